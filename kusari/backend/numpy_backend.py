@@ -1,0 +1,195 @@
+"""The NumPy backend (the default): arrays are ``numpy.ndarray``; bfloat16/float8 come from ``ml_dtypes``."""
+import math
+
+import numpy as np
+
+from kusari.backend.base import Backend
+
+try:
+    import ml_dtypes
+    _EXTRA_DTYPES = {
+        "bfloat16": np.dtype(ml_dtypes.bfloat16),
+        "float8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn),
+        "float8_e5m2": np.dtype(ml_dtypes.float8_e5m2),
+    }
+except ImportError:  # ml_dtypes is a core dependency, but keep numpy alone importable
+    _EXTRA_DTYPES = {}
+
+_DTYPES = {name: np.dtype(name) for name in (
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool")}
+_DTYPES.update(_EXTRA_DTYPES)
+_NAMES = {dt: name for name, dt in _DTYPES.items()}
+_SQRT_PI = math.sqrt(math.pi)
+_erf64 = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_approx(x):
+    """erf to ~1e-7 relative accuracy: Taylor series near 0, Chebyshev erfc (Numerical Recipes) beyond."""
+    x64 = x.astype(np.float64)
+    a = np.abs(x64)
+    # series: 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1)), 10 terms are exact to 1e-12 for |x| < 0.5
+    x2 = x64 * x64
+    term, series = x64.copy(), x64.copy()
+    for n in range(1, 10):
+        term = term * (-x2) / n
+        series += term / (2 * n + 1)
+    series *= 2.0 / _SQRT_PI
+    t = 1.0 / (1.0 + 0.5 * a)
+    poly = (-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277)))))))))
+    tail = np.sign(x64) * (1.0 - t * np.exp(poly))
+    return np.where(a < 0.5, series, tail).astype(x.dtype)
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    device = "cpu"
+    xp = np
+    array_types = (np.ndarray, np.generic)
+
+    def asarray(self, data, dtype=None):
+        if dtype is not None:
+            dtype = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+        return np.asarray(data, dtype=dtype)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    def dtype(self, name):
+        return _DTYPES[name]
+
+    def dtype_name(self, native):
+        return _NAMES[native]
+
+    def zeros(self, shape, dtype):
+        return np.zeros(shape, _DTYPES[dtype])
+
+    def ones(self, shape, dtype):
+        return np.ones(shape, _DTYPES[dtype])
+
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, _DTYPES[dtype])
+
+    def arange(self, start, stop, step, dtype):
+        return np.arange(start, stop, step, dtype=_DTYPES[dtype])
+
+    def cast(self, a, dtype_name):
+        return np.asarray(a).astype(_DTYPES[dtype_name], copy=False)
+
+    # -- state --
+    def assign(self, dst, src):
+        np.copyto(dst, src, casting="unsafe")
+        return dst
+
+    def setitem(self, dst, index, src):
+        dst[index] = src
+        return dst
+
+    # -- kernels --
+    def erf(self, x):
+        x = np.asarray(x)
+        if x.dtype == np.float64:
+            return _erf64(x).astype(np.float64)
+        return _erf_approx(x)
+
+    def pad(self, x, pairs, mode="constant", constant_values=0):
+        if mode == "constant":
+            return np.pad(x, pairs, mode="constant", constant_values=constant_values)
+        return np.pad(x, pairs, mode=mode)
+
+    def einsum(self, subscripts, *operands):
+        return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+    def take_along_axis(self, x, indices, axis):
+        return np.take_along_axis(x, indices, axis)
+
+    def scatter_add(self, shape, axis, indices, values):
+        # sort-and-reduce instead of np.add.at: one argsort, one reduceat, vectorised
+        axis = axis % len(shape)
+        indices = np.asarray(indices).reshape(-1)
+        v = np.moveaxis(values, axis, 0).reshape((indices.size,) + tuple(np.delete(shape, axis)))
+        out = np.zeros((shape[axis],) + v.shape[1:], dtype=values.dtype)
+        if indices.size:
+            order = np.argsort(indices, kind="stable")
+            sorted_idx = indices[order]
+            starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+            out[sorted_idx[starts]] = np.add.reduceat(v[order], starts, axis=0)
+        return np.moveaxis(out, 0, axis)
+
+    def index_add(self, shape, index, values):
+        out = np.zeros(shape, dtype=values.dtype)
+        np.add.at(out, index, values)
+        return out
+
+    # -- random --
+    def rng(self, seed):
+        return np.random.Generator(np.random.PCG64(seed))
+
+    def rng_state(self, gen):
+        state = gen.bit_generator.state
+        return {"bit_generator": state["bit_generator"], "state": {k: int(v) for k, v in state["state"].items()},
+                "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+
+    def set_rng_state(self, gen, state):
+        gen.bit_generator.state = state
+
+    def normal(self, gen, shape, dtype, mean=0.0, stddev=1.0):
+        dt = _DTYPES[dtype]
+        if dt in (np.float32, np.float64):
+            out = gen.standard_normal(shape, dtype=dt)
+        else:
+            out = gen.standard_normal(shape, dtype=np.float32)
+        if stddev != 1.0:
+            out *= stddev
+        if mean != 0.0:
+            out += mean
+        return out.astype(dt, copy=False)
+
+    def uniform(self, gen, shape, dtype, minval=0.0, maxval=1.0):
+        dt = _DTYPES[dtype]
+        out = gen.random(shape, dtype=dt if dt in (np.float32, np.float64) else np.float32)
+        if (minval, maxval) != (0.0, 1.0):
+            out *= (maxval - minval)
+            out += minval
+        return out.astype(dt, copy=False)
+
+    def randint(self, gen, shape, minval, maxval, dtype):
+        return gen.integers(minval, maxval, size=shape, dtype=_DTYPES[dtype])
+
+    def permutation(self, gen, n):
+        return gen.permutation(n)
+
+    # -- convolution and pooling --
+    def conv(self, x, w, strides, padding, dilation, groups):
+        from kusari.backend import numpy_conv
+        return numpy_conv.conv_forward(x, w, strides, padding, dilation, groups)
+
+    def conv_backward_input(self, gy, w, x_shape, strides, padding, dilation, groups):
+        from kusari.backend import numpy_conv
+        return numpy_conv.conv_backward_input(gy, w, x_shape, strides, padding, dilation, groups)
+
+    def conv_backward_filter(self, x, gy, w_shape, strides, padding, dilation, groups):
+        from kusari.backend import numpy_conv
+        return numpy_conv.conv_backward_filter(x, gy, w_shape, strides, padding, dilation, groups)
+
+    def max_pool(self, x, pool, strides, padding):
+        from kusari.backend import numpy_conv
+        return numpy_conv.max_pool_forward(x, pool, strides, padding)
+
+    def max_pool_backward(self, gy, argmax, x_shape, pool, strides, padding):
+        from kusari.backend import numpy_conv
+        return numpy_conv.max_pool_backward(gy, argmax, x_shape, pool, strides, padding)
+
+    def max_pool_grad_gather(self, ggx, argmax, y_shape, pool, strides, padding):
+        from kusari.backend import numpy_conv
+        return numpy_conv.max_pool_grad_gather(ggx, argmax, y_shape, pool, strides, padding)
+
+    def avg_pool(self, x, pool, strides, padding):
+        from kusari.backend import numpy_conv
+        return numpy_conv.avg_pool_forward(x, pool, strides, padding)
+
+    def avg_pool_backward(self, gy, x_shape, pool, strides, padding):
+        from kusari.backend import numpy_conv
+        return numpy_conv.avg_pool_backward(gy, x_shape, pool, strides, padding)

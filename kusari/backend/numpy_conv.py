@@ -1,0 +1,488 @@
+"""Convolution and pooling kernels in pure numpy, channels-last.
+
+Inputs are (N, *spatial, C) with 1 to 3 spatial dims. Conv kernels use the
+Keras layout (*kernel_size, C_in // groups, C_out); transposed-conv kernels
+(*kernel_size, C_out, C_in). Padding is always explicit: one (lo, hi) pair per
+spatial dim (see `padding_pairs`). Negative pads crop.
+
+Convs go by im2col: a strided window view of the padded input, copied once to
+a (rows, kernel * C_in) matrix, then one GEMM (batched over groups). When the
+output has fewer channels than the input (typical for the input gradient) a
+shift-add variant is cheaper: one GEMM of x with all kernel taps, then one
+shifted add per tap. Backward passes are convolutions too. Pooling loops over
+pool positions only. float16 is computed in float32 and cast back; other
+dtypes are kept.
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "padding_pairs", "conv_output_shape", "conv_forward", "conv_backward_input",
+    "conv_backward_filter", "conv_transpose_padding", "conv_transpose_output_shape",
+    "conv_transpose_forward", "conv_transpose_backward_input",
+    "conv_transpose_backward_filter", "max_pool_forward", "max_pool_backward",
+    "max_pool_grad_gather", "avg_pool_forward", "avg_pool_backward",
+]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _tup(v, n):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def _eff(k, d):
+    return (k - 1) * d + 1
+
+
+def _work(dtype):
+    """Dtype to compute in: float16 goes up to float32, the rest stay."""
+    return np.float32 if dtype == np.float16 else dtype
+
+
+def _pad(x, pads, value=0):
+    """Pad (or crop, for negative pads) the spatial dims of (N, *sp, C)."""
+    if all(lo == 0 and hi == 0 for lo, hi in pads):
+        return x
+    crop = (slice(None),) + tuple(slice(max(-lo, 0), x.shape[i + 1] - max(-hi, 0))
+                                  for i, (lo, hi) in enumerate(pads))
+    x = x[crop]
+    pos = [(0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in pads] + [(0, 0)]
+    if any(p != (0, 0) for p in pos):
+        x = np.pad(x, pos, constant_values=value)
+    return x
+
+
+def _dilate(x, strides):
+    """Put stride-1 zeros between the elements of the spatial dims."""
+    if all(s == 1 for s in strides):
+        return x
+    sp = tuple((n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides))
+    out = np.zeros((x.shape[0],) + sp + (x.shape[-1],), x.dtype)
+    out[(slice(None),) + tuple(slice(None, None, s) for s in strides)] = x
+    return out
+
+
+def _windows(xp, kernel, strides, dilation, out, writeable=False):
+    """Strided view (N, *out, *kernel, C) of the windows of padded input xp."""
+    n = len(kernel)
+    st = xp.strides
+    sp_st = st[1:-1]
+    shape = (xp.shape[0],) + tuple(out) + tuple(kernel) + (xp.shape[-1],)
+    strides_ = ((st[0],) + tuple(a * s for a, s in zip(sp_st, strides))
+                + tuple(a * d for a, d in zip(sp_st, dilation)) + (st[-1],))
+    assert len(shape) == 2 * n + 2
+    return as_strided(xp, shape, strides_, writeable=writeable)
+
+
+def _window_at(win, pos, nd):
+    """The (N, *out, C) slice of a window view at kernel position `pos`."""
+    return win[(slice(None),) * (nd + 1) + tuple(pos)]
+
+
+def _positions(kernel):
+    return np.ndindex(*kernel)
+
+
+# ---------------------------------------------------------------- shapes
+
+def padding_pairs(padding, in_spatial, kernel, strides, dilation=1):
+    """Explicit (lo, hi) pads for Keras' "valid" / "same" (TensorFlow rule)."""
+    nd = len(in_spatial)
+    kernel, strides, dilation = _tup(kernel, nd), _tup(strides, nd), _tup(dilation, nd)
+    padding = padding.lower()
+    if padding == "valid":
+        return ((0, 0),) * nd
+    if padding != "same":
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    pads = []
+    for n, k, s, d in zip(in_spatial, kernel, strides, dilation):
+        out = -(-n // s)
+        total = max((out - 1) * s + _eff(k, d) - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def conv_output_shape(in_spatial, kernel, strides, padding_pairs, dilation=1):
+    """Spatial output shape of a conv (or pool) with explicit pads."""
+    nd = len(in_spatial)
+    kernel, strides, dilation = _tup(kernel, nd), _tup(strides, nd), _tup(dilation, nd)
+    return tuple((n + lo + hi - _eff(k, d)) // s + 1
+                 for n, k, s, d, (lo, hi) in zip(in_spatial, kernel, strides, dilation,
+                                                 padding_pairs))
+
+
+def _norm(x_ndim, strides, padding, dilation, kernel, in_spatial):
+    nd = x_ndim - 2
+    strides, dilation = _tup(strides, nd), _tup(dilation, nd)
+    if isinstance(padding, str):
+        padding = padding_pairs(padding, in_spatial, kernel, strides, dilation)
+    return strides, tuple(tuple(p) for p in padding), dilation
+
+
+# ---------------------------------------------------------------- conv
+
+def _im2col(x, kernel, strides, pads, dilation, groups):
+    """Window matrix (G, N * prod(out), prod(kernel) * C_in_g) and out shape."""
+    out = conv_output_shape(x.shape[1:-1], kernel, strides, pads, dilation)
+    win = _windows(_pad(x, pads), kernel, strides, dilation, out)
+    rows, c = x.shape[0] * math.prod(out), x.shape[-1]
+    if groups == 1:
+        return win.reshape(1, rows, math.prod(kernel) * c), out
+    win = win.reshape(win.shape[:-1] + (groups, c // groups))
+    win = np.moveaxis(win, -2, 0)                       # (G, N, *out, *k, Cg)
+    return win.reshape(groups, rows, math.prod(kernel) * (c // groups)), out
+
+
+# Which conv_forward algorithm to use: None picks the cheaper, or force
+# "im2col" / "shift" (for tests and benchmarks).
+CONV_PATH = None
+
+
+def _use_shift(rows_in, rows_out, cin, cout):
+    """Shift-add moves ~cout * (rows_in + rows_out) per kernel position,
+    im2col ~cin * rows_out: pick shift-add when the output side is thinner."""
+    if CONV_PATH is not None:
+        return CONV_PATH == "shift"
+    return cout * (rows_in + rows_out) < cin * rows_out
+
+
+def _conv_im2col(x, w, strides, pads, dilation, groups):
+    kernel, cout = w.shape[:x.ndim - 2], w.shape[-1]
+    cols, out = _im2col(x, kernel, strides, pads, dilation, groups)
+    G, rows, K = cols.shape
+    if groups == 1:
+        y = cols[0] @ w.reshape(K, cout)
+    else:
+        wg = w.reshape(K, groups, cout // groups).transpose(1, 0, 2)
+        y = np.matmul(cols, wg).transpose(1, 0, 2)      # (rows, G, Cout_g)
+    return y.reshape((x.shape[0],) + out + (cout,))
+
+
+def _shift_ranges(n, o, k, s, d, lo):
+    """Per kernel offset: (output slice, input slice) of the taps inside x."""
+    res = []
+    for kk in range(k):
+        a = max(0, -(-(lo - kk * d) // s))
+        b = min(o, (n - 1 + lo - kk * d) // s + 1)
+        if b <= a:
+            res.append(None)
+            continue
+        p = a * s + kk * d - lo
+        res.append((slice(a, b), slice(p, p + (b - a - 1) * s + 1, s)))
+    return res
+
+
+def _conv_shift(x, w, strides, pads, dilation, groups):
+    """GEMM of every input pixel with every kernel tap (batched over taps and
+    groups), then a shifted add per tap. Padding is never materialised: taps
+    falling outside x are clipped."""
+    nd = x.ndim - 2
+    kernel, cin_g, cout = w.shape[:nd], w.shape[nd], w.shape[-1]
+    G, cout_g, K = groups, cout // groups, math.prod(kernel)
+    sp = x.shape[1:-1]
+    out = conv_output_shape(sp, kernel, strides, pads, dilation)
+    xg = x.reshape(-1, G, cin_g).transpose(1, 0, 2)     # (G, rows_in, Cin_g)
+    wk = w.reshape(K, cin_g, G, cout_g).transpose(0, 2, 1, 3)    # (K, G, Cin_g, Cout_g)
+    z = np.matmul(xg[None], wk).reshape((K, G, x.shape[0]) + sp + (cout_g,))
+    y = np.zeros((G, x.shape[0]) + out + (cout_g,), z.dtype)
+    ranges = [_shift_ranges(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _)
+              in zip(sp, out, kernel, strides, dilation, pads)]
+    for p, pos in enumerate(_positions(kernel)):
+        rs = [r[i] for r, i in zip(ranges, pos)]
+        if any(r is None for r in rs):
+            continue
+        lead = (slice(None), slice(None))
+        y[lead + tuple(r[0] for r in rs)] += z[(p,) + lead + tuple(r[1] for r in rs)]
+    return np.moveaxis(y, 0, -2).reshape((x.shape[0],) + out + (cout,))
+
+
+def conv_forward(x, w, strides=1, padding=None, dilation=1, groups=1):
+    """N-d convolution (cross-correlation), channels-last, Keras kernel layout.
+
+    x: (N, *sp, C_in); w: (*k, C_in // groups, C_out); padding: (lo, hi) pairs
+    (or "valid"/"same"). Returns (N, *out, C_out) in x's dtype.
+    """
+    dtype, nd = x.dtype, x.ndim - 2
+    kernel, cout = w.shape[:nd], w.shape[-1]
+    strides, pads, dilation = _norm(x.ndim, strides, padding or "valid", dilation,
+                                    kernel, x.shape[1:-1])
+    wt = _work(dtype)
+    x, w = x.astype(wt, copy=False), w.astype(wt, copy=False)
+    out = conv_output_shape(x.shape[1:-1], kernel, strides, pads, dilation)
+    rows_in, rows_out = math.prod(x.shape[1:-1]), math.prod(out)
+    conv = (_conv_shift if _use_shift(rows_in, rows_out, x.shape[-1], cout)
+            else _conv_im2col)
+    return conv(x, w, strides, pads, dilation, groups).astype(dtype, copy=False)
+
+
+def _backward_kernel(w, groups):
+    """Flip spatially and swap in/out channels per group: (*k, Cout_g, C_in)."""
+    nd = w.ndim - 2
+    kernel, cin_g, cout = w.shape[:nd], w.shape[-2], w.shape[-1]
+    wg = w.reshape(kernel + (cin_g, groups, cout // groups))
+    wg = np.moveaxis(wg, nd, -1)                        # (*k, G, Cout_g, Cin_g)
+    wg = np.moveaxis(wg, nd, -2)                        # (*k, Cout_g, G, Cin_g)
+    wg = wg[(slice(None, None, -1),) * nd]
+    return wg.reshape(kernel + (cout // groups, groups * cin_g))
+
+
+def conv_backward_input(gy, w, x_shape, strides=1, padding=None, dilation=1, groups=1):
+    """Gradient of conv_forward w.r.t. x, computed as a convolution.
+
+    gy is dilated by the stride, padded by (k_eff - 1 - lo, k_eff - 1 - hi +
+    leftover) and convolved (stride 1) with the flipped, channel-swapped
+    kernel. Input rows/cols that no window reached (when the stride does not
+    divide) get zero gradient.
+    """
+    nd = gy.ndim - 2
+    kernel = w.shape[:nd]
+    strides, pads, dilation = _norm(gy.ndim, strides, padding or "valid", dilation,
+                                    kernel, tuple(x_shape[1:-1]))
+    new_pads = []
+    for n, o, k, s, d, (lo, hi) in zip(x_shape[1:-1], gy.shape[1:-1], kernel, strides,
+                                       dilation, pads):
+        ke = _eff(k, d)
+        extra = n + lo + hi - ((o - 1) * s + ke)        # padded input past last window
+        new_pads.append((ke - 1 - lo, ke - 1 - hi + extra))
+    wb = _backward_kernel(w, groups).astype(gy.dtype, copy=False)
+    gx = conv_forward(_dilate(gy, strides), wb, 1, new_pads, dilation, groups)
+    assert gx.shape == tuple(x_shape), (gx.shape, x_shape)
+    return gx
+
+
+def conv_backward_filter(x, gy, w_shape, strides=1, padding=None, dilation=1, groups=1):
+    """Gradient of conv_forward w.r.t. w: one GEMM (batched over groups)."""
+    dtype, nd = x.dtype, x.ndim - 2
+    kernel = tuple(w_shape[:nd])
+    strides, pads, dilation = _norm(x.ndim, strides, padding or "valid", dilation,
+                                    kernel, x.shape[1:-1])
+    wt = _work(dtype)
+    x, gy = x.astype(wt, copy=False), gy.astype(wt, copy=False)
+    cols, _ = _im2col(x, kernel, strides, pads, dilation, groups)
+    G, rows, K = cols.shape
+    cout = w_shape[-1]
+    if groups == 1:
+        gw = cols[0].T @ gy.reshape(rows, cout)
+    else:
+        g = gy.reshape(rows, G, cout // G).transpose(1, 0, 2)
+        gw = np.matmul(cols.transpose(0, 2, 1), g)       # (G, K, Cout_g)
+        gw = gw.transpose(1, 0, 2)                       # (K, G, Cout_g)
+    return gw.reshape(w_shape).astype(dtype, copy=False)
+
+
+# ---------------------------------------------------------------- conv transpose
+
+def conv_transpose_padding(padding, kernel, strides, output_padding=None, dilation=1):
+    """Keras' conv-transpose pads (JAX convention): (lo, hi) pads of the
+    stride-dilated input before a stride-1 conv with the flipped kernel."""
+    nd = len(_tup(kernel, 1))
+    kernel, strides, dilation = _tup(kernel, nd), _tup(strides, nd), _tup(dilation, nd)
+    op = _tup(output_padding, nd)
+    padding = padding.lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    pads = []
+    for k, s, d, p in zip(kernel, strides, dilation, op):
+        ke = _eff(k, d)
+        if padding == "valid":
+            p = max(ke, s) - ke if p is None else p
+            pads.append((ke - 1, ke - 1 + p))
+        else:
+            total = s + ke - 2 if p is None else ke + ke % 2 - 2 + p
+            lo = min(total // 2 + total % 2, ke - 1)
+            pads.append((lo, total - lo))
+    return tuple(pads)
+
+
+def conv_transpose_output_shape(in_spatial, kernel, strides, tpads, dilation=1):
+    """Spatial output shape of a transposed conv given `conv_transpose_padding`."""
+    nd = len(in_spatial)
+    kernel, strides, dilation = _tup(kernel, nd), _tup(strides, nd), _tup(dilation, nd)
+    return tuple((n - 1) * s + lo + hi + 2 - _eff(k, d)
+                 for n, k, s, d, (lo, hi) in zip(in_spatial, kernel, strides, dilation, tpads))
+
+
+def _transpose_args(x_ndim, in_spatial, w, strides, padding, output_padding, dilation):
+    nd = x_ndim - 2
+    kernel = w[:nd] if isinstance(w, tuple) else w.shape[:nd]
+    strides, dilation = _tup(strides, nd), _tup(dilation, nd)
+    tpads = (conv_transpose_padding(padding, kernel, strides, output_padding, dilation)
+             if isinstance(padding, str) else tuple(tuple(p) for p in padding))
+    fwd = tuple((_eff(k, d) - 1 - lo, _eff(k, d) - 1 - hi)
+                for k, d, (lo, hi) in zip(kernel, dilation, tpads))
+    out = conv_transpose_output_shape(in_spatial, kernel, strides, tpads, dilation)
+    return strides, dilation, fwd, out
+
+
+def conv_transpose_forward(x, w, strides=1, padding="valid", output_padding=None, dilation=1):
+    """Keras Conv{1,2,3}DTranspose. x: (N, *sp, C_in); w: (*k, C_out, C_in).
+
+    padding is "valid"/"same" (with Keras' output_padding rule) or explicit
+    conv_transpose_padding pairs. It is the input-gradient of the conv
+    whose kernel is w.
+    """
+    strides, dilation, fwd, out = _transpose_args(x.ndim, x.shape[1:-1], w, strides,
+                                                  padding, output_padding, dilation)
+    return conv_backward_input(x, w, (x.shape[0],) + out + (w.shape[-2],),
+                               strides, fwd, dilation)
+
+
+def conv_transpose_backward_input(gy, w, x_shape, strides=1, padding="valid",
+                                  output_padding=None, dilation=1):
+    """Gradient of conv_transpose_forward w.r.t. x: a plain conv of gy."""
+    strides, dilation, fwd, _ = _transpose_args(len(x_shape), tuple(x_shape[1:-1]), w,
+                                                strides, padding, output_padding, dilation)
+    return conv_forward(gy, w, strides, fwd, dilation)
+
+
+def conv_transpose_backward_filter(x, gy, w_shape, strides=1, padding="valid",
+                                   output_padding=None, dilation=1):
+    """Gradient of conv_transpose_forward w.r.t. w (layout (*k, C_out, C_in))."""
+    strides, dilation, fwd, _ = _transpose_args(x.ndim, x.shape[1:-1], tuple(w_shape),
+                                                strides, padding, output_padding, dilation)
+    return conv_backward_filter(gy, x, tuple(w_shape), strides, fwd, dilation)
+
+
+# ---------------------------------------------------------------- pooling
+
+def _pool_args(x_ndim, in_spatial, pool, strides, padding):
+    nd = x_ndim - 2
+    pool = _tup(pool, nd)
+    strides = pool if strides is None else _tup(strides, nd)
+    if padding is None or isinstance(padding, str):
+        padding = padding_pairs(padding or "valid", in_spatial, pool, strides)
+    pads = tuple(tuple(p) for p in padding)
+    out = conv_output_shape(in_spatial, pool, strides, pads)
+    return pool, strides, pads, out
+
+
+def _tiled(pool, strides, pads, in_spatial):
+    """True when windows tile the input exactly (reshape fast path)."""
+    return (pool == strides and all(p == (0, 0) for p in pads)
+            and all(n % k == 0 for n, k in zip(in_spatial, pool)))
+
+
+def _block_shape(x_shape, pool):
+    shape = [x_shape[0]]
+    for n, k in zip(x_shape[1:-1], pool):
+        shape += [n // k, k]
+    return tuple(shape) + (x_shape[-1],)
+
+
+def _blocks(x, pool):
+    """(N, o1, p1, o2, p2, ..., C) reshape view of x for tiled pooling."""
+    return x.reshape(_block_shape(x.shape, pool))
+
+
+def _block_at(b, pos):
+    return b[(slice(None),) + tuple(i for p in pos for i in (slice(None), p))]
+
+
+def _index_dtype(pool):
+    return np.int8 if math.prod(pool) <= 127 else np.int32
+
+
+def max_pool_forward(x, pool, strides=None, padding=None):
+    """Max pool. Returns (y, argmax); argmax holds each window's flat
+    (row-major over pool dims) index of its first max, shape of y."""
+    nd = x.ndim - 2
+    pool, strides, pads, out = _pool_args(x.ndim, x.shape[1:-1], pool, strides, padding)
+    if _tiled(pool, strides, pads, x.shape[1:-1]):
+        b = _blocks(x, pool)
+        views = [_block_at(b, pos) for pos in _positions(pool)]
+    else:
+        win = _windows(_pad(x, pads, -np.inf), pool, strides, (1,) * nd, out)
+        views = [_window_at(win, pos, nd) for pos in _positions(pool)]
+    y = views[0].copy()
+    it = _index_dtype(pool)
+    arg, m, t = np.zeros(y.shape, it), np.empty(y.shape, np.bool_), np.empty(y.shape, it)
+    for p, v in enumerate(views[1:], 1):
+        np.greater(v, y, out=m)
+        np.maximum(y, v, out=y)
+        np.subtract(it(p), arg, out=t)                  # arg = where(m, p, arg),
+        np.multiply(t, m, out=t)                        # branch-free: random masks
+        np.add(arg, t, out=arg)                         # make np.where slow
+    return y, arg
+
+
+def _scatter_pool(gx_shape, dtype, pool, strides, pads, out, parts):
+    """Sum per-position (N, *out, C) gradients into a padded gx, then crop."""
+    nd = len(pool)
+    gp = np.zeros((gx_shape[0],) + tuple(n + lo + hi for n, (lo, hi)
+                                         in zip(gx_shape[1:-1], pads)) + gx_shape[-1:], dtype)
+    win = _windows(gp, pool, strides, (1,) * nd, out, writeable=True)
+    for pos, g in parts:
+        _window_at(win, pos, nd)[...] += g
+    return _pad(gp, [(-lo, -hi) for lo, hi in pads])
+
+
+def max_pool_backward(gy, argmax, x_shape, pool, strides=None, padding=None):
+    """Gradient of max_pool_forward: gy routed to each window's argmax,
+    summed where windows overlap."""
+    x_shape = tuple(x_shape)
+    pool, strides, pads, out = _pool_args(len(x_shape), x_shape[1:-1], pool, strides, padding)
+    if _tiled(pool, strides, pads, x_shape[1:-1]):
+        gx = np.empty(x_shape, gy.dtype)
+        b = _blocks(gx, pool)
+        for p, pos in enumerate(_positions(pool)):
+            np.multiply(gy, argmax == p, out=_block_at(b, pos))
+        return gx
+    parts = ((pos, gy * (argmax == p)) for p, pos in enumerate(_positions(pool)))
+    return _scatter_pool(x_shape, gy.dtype, pool, strides, pads, out, parts)
+
+
+def max_pool_grad_gather(ggx, argmax, pool, strides=None, padding=None):
+    """Gradient of max_pool_backward w.r.t. gy: ggx picked at each argmax.
+    ggx has the shape of max_pool_forward's input."""
+    nd = ggx.ndim - 2
+    pool, strides, pads, out = _pool_args(ggx.ndim, ggx.shape[1:-1], pool, strides, padding)
+    win = _windows(_pad(ggx, pads), pool, strides, (1,) * nd, out)
+    ggy = np.zeros(argmax.shape, ggx.dtype)
+    for p, pos in enumerate(_positions(pool)):
+        ggy += _window_at(win, pos, nd) * (argmax == p)
+    return ggy
+
+
+def _pool_counts(in_spatial, pool, strides, pads, out):
+    """Number of non-padded elements per window, shaped (1, *out, 1)."""
+    nd = len(pool)
+    cnt = np.ones((1,) * (nd + 2))
+    for i, (n, k, s, (lo, _), o) in enumerate(zip(in_spatial, pool, strides, pads, out)):
+        start = np.arange(o) * s - lo
+        c = np.minimum(start + k, n) - np.maximum(start, 0)
+        cnt = cnt * c.reshape((1,) * (i + 1) + (o,) + (1,) * (nd - i))
+    return cnt
+
+
+def avg_pool_forward(x, pool, strides=None, padding=None):
+    """Average pool; padded elements are not counted (TensorFlow "same")."""
+    dtype, nd = x.dtype, x.ndim - 2
+    pool, strides, pads, out = _pool_args(x.ndim, x.shape[1:-1], pool, strides, padding)
+    wt = _work(dtype)
+    if _tiled(pool, strides, pads, x.shape[1:-1]):
+        y = _blocks(x, pool).mean(axis=tuple(range(2, 2 * nd + 1, 2)), dtype=wt)
+        return y.astype(dtype, copy=False)
+    win = _windows(_pad(x, pads), pool, strides, (1,) * nd, out)
+    y = np.zeros(win.shape[:nd + 1] + win.shape[-1:], wt)
+    for pos in _positions(pool):
+        y += _window_at(win, pos, nd)
+    y /= _pool_counts(x.shape[1:-1], pool, strides, pads, out).astype(wt)
+    return y.astype(dtype, copy=False)
+
+
+def avg_pool_backward(gy, x_shape, pool, strides=None, padding=None):
+    """Gradient of avg_pool_forward."""
+    x_shape = tuple(x_shape)
+    nd, dtype = len(x_shape) - 2, gy.dtype
+    pool, strides, pads, out = _pool_args(len(x_shape), x_shape[1:-1], pool, strides, padding)
+    if _tiled(pool, strides, pads, x_shape[1:-1]):
+        g = gy / np.asarray(math.prod(pool), dtype)
+        b = np.broadcast_to(np.expand_dims(g, tuple(range(2, 2 * nd + 1, 2))),
+                            _block_shape(x_shape, pool))
+        return b.reshape(x_shape)
+    g = gy / _pool_counts(x_shape[1:-1], pool, strides, pads, out).astype(dtype)
+    return _scatter_pool(x_shape, dtype, pool, strides, pads, out,
+                         ((pos, g) for pos in _positions(pool)))
