@@ -1,19 +1,30 @@
-"""Time numpy conv2d forward + backward (input and filter grads) against torch.
+"""Time convolutions forward and forward + backward through the kusari ops (Tensor level, autograd included)
+against torch (CPU, same thread count), float32.
 
-Run: PYTHONPATH=. python benchmarks/conv_kernels.py
+Run: PYTHONPATH=. python benchmarks/conv_kernels.py [--reps N]
+The ratio column is kusari / torch (lower is better; < 1 means kusari is faster).
 """
+import argparse
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kusari.backend import numpy_conv as nc
+import kusari
+from kusari import ops
 
-SHAPES = [((128, 28, 28, 1), 32), ((128, 13, 13, 32), 64)]
+# name, input (N, H, W, C), kernel (kh, kw, C_in // groups or C_in for depthwise, C_out or multiplier),
+# strides, padding, kind
+CASES = [
+    ("conv 1->32", (128, 28, 28, 1), (3, 3, 1, 32), 1, "valid", "conv"),
+    ("conv 32->64", (128, 13, 13, 32), (3, 3, 32, 64), 1, "valid", "conv"),
+    ("depthwise 32", (128, 26, 26, 32), (3, 3, 32, 1), 1, "valid", "depthwise"),
+    ("conv 32->64 s2", (128, 28, 28, 32), (3, 3, 32, 64), 2, "same", "conv"),
+]
 
 
-def bench(fn, reps=20):
+def bench(fn, reps):
     fn()
     best = float("inf")
     for _ in range(reps):
@@ -23,47 +34,64 @@ def bench(fn, reps=20):
     return best * 1e3
 
 
+def tf_same(n, k, s):
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--only", default=None, help="substring of a case name")
+    args = ap.parse_args()
     rng = np.random.default_rng(0)
-    print(f"torch threads: {torch.get_num_threads()}")
-    for x_shape, filters in SHAPES:
+    print(f"torch threads: {torch.get_num_threads()}   times: best of {args.reps}, ms")
+    print(f"{'case':16s} {'part':8s} {'kusari':>8s} {'torch':>8s} {'kusari/torch':>13s}")
+    for name, x_shape, w_shape, s, padding, kind in CASES:
+        if args.only and args.only not in name:
+            continue
         x = rng.standard_normal(x_shape, dtype=np.float32)
-        w = rng.standard_normal((3, 3, x_shape[-1], filters), dtype=np.float32)
-        pads = ((0, 0), (0, 0))
-        y = nc.conv_forward(x, w, 1, pads)
-        gy = rng.standard_normal(y.shape, dtype=np.float32)
+        w = rng.standard_normal(w_shape, dtype=np.float32)
+        xk = kusari.tensor(x, requires_grad=True)
+        wk = kusari.Parameter(w)
+        op = ops.conv if kind == "conv" else ops.depthwise_conv
+        y = op(xk, wk, s, padding)
+        gyk = kusari.tensor(rng.standard_normal(y.shape, dtype=np.float32))
 
-        def np_fwd():
-            nc.conv_forward(x, w, 1, pads)
+        def k_fwd():
+            with kusari.no_grad():
+                op(xk, wk, s, padding)
 
-        def np_all():
-            nc.conv_forward(x, w, 1, pads)
-            nc.conv_backward_input(gy, w, x.shape, 1, pads)
-            nc.conv_backward_filter(x, gy, w.shape, 1, pads)
+        def k_all():
+            xk.grad = wk.grad = None
+            op(xk, wk, s, padding).backward(gyk)
 
         xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_()
-        wt = torch.from_numpy(w.transpose(3, 2, 0, 1).copy()).requires_grad_()
-        gyt = torch.from_numpy(gy.transpose(0, 3, 1, 2).copy())
+        if kind == "conv":
+            wt, groups = torch.from_numpy(w.transpose(3, 2, 0, 1).copy()), 1
+        else:
+            c, m = w_shape[-2:]
+            wt = torch.from_numpy(w.reshape(3, 3, 1, c * m).transpose(3, 2, 0, 1).copy())
+            groups = c
+        wt.requires_grad_()
+        pads = [p for n in reversed(x_shape[1:3]) for p in tf_same(n, 3, s)] if padding == "same" else None
+        gyt = torch.from_numpy(gyk.numpy().transpose(0, 3, 1, 2).copy())
+
+        def t_conv():
+            xin = F.pad(xt, pads) if pads else xt
+            return F.conv2d(xin, wt, stride=s, groups=groups)
 
         def t_fwd():
             with torch.no_grad():
-                F.conv2d(xt, wt)
+                t_conv()
 
         def t_all():
             xt.grad = wt.grad = None
-            F.conv2d(xt, wt).backward(gyt)
+            t_conv().backward(gyt)
 
-        parts = {
-            "fwd": (np_fwd, t_fwd),
-            "fwd+bwd": (np_all, t_all),
-        }
-        for name, (fn_np, fn_t) in parts.items():
-            a, b = bench(fn_np), bench(fn_t)
-            print(f"{str(x_shape):>18} -> {filters:3d}  {name:8s} numpy {a:7.2f} ms  "
-                  f"torch {b:7.2f} ms  torch/numpy {b / a:5.2f}")
-        for name, fn in (("  bwd_input", lambda: nc.conv_backward_input(gy, w, x.shape, 1, pads)),
-                         ("  bwd_filter", lambda: nc.conv_backward_filter(x, gy, w.shape, 1, pads))):
-            print(f"{'':>26}{name:12s} numpy {bench(fn):7.2f} ms")
+        for part, fk, ft in (("fwd", k_fwd, t_fwd), ("fwd+bwd", k_all, t_all)):
+            a, b = bench(fk, args.reps), bench(ft, args.reps)
+            print(f"{name:16s} {part:8s} {a:8.2f} {b:8.2f} {a / b:13.2f}")
 
 
 if __name__ == "__main__":

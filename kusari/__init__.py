@@ -22,10 +22,20 @@ _LAZY = ("random", "viz", "testing", "utils", "layers", "models", "optimizers", 
          "data", "datasets", "saving", "initializers", "regularizers", "constraints", "activations", "summary")
 
 __all__ = ["Parameter", "Tensor", "Variable", "backend", "config", "dtypes", "enable_grad", "grad",
-           "is_grad_enabled", "no_grad", "ops", "set_backend", "set_grad_enabled", "tensor", *_LAZY]
+           "is_grad_enabled", "no_grad", "ops", "set_backend", "set_grad_enabled", "tensor", "Sequential", "Model",
+           "Input", "Layer", *_LAZY]
+
+
+# Keras' top-level names, loaded with the layers/models packages on first use.
+_FROM = {"Sequential": "kusari.models", "Model": "kusari.models", "Input": "kusari.layers", "Layer": "kusari.layers",
+         "capture": "kusari.models.capture"}
 
 
 def __getattr__(name):
+    if name in _FROM:
+        value = getattr(importlib.import_module(_FROM[name]), name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         try:
             module = importlib.import_module(f"kusari.{name}")

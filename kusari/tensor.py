@@ -20,7 +20,7 @@ class Tensor:
     ``Tensor(data, dtype=None, requires_grad=False)``; Python floats become ``floatx()`` (float32), Python ints
     int32, arrays keep their dtype.
     """
-    __slots__ = ("data", "grad", "requires_grad", "creator", "output_index", "name", "_vc", "_hooks",
+    __slots__ = ("data", "grad", "requires_grad", "creator", "output_index", "name", "_vc", "_hooks", "_keras_mask",
                  "__weakref__")
     __array_ufunc__ = None          # NumPy defers ``ndarray + Tensor`` to Tensor.__radd__
     __array_priority__ = 1000
@@ -34,6 +34,8 @@ class Tensor:
         self._vc = None
         self._hooks = None
         self.requires_grad = False
+        if isinstance(data, Tensor) and self.data is data.data:
+            self._vc = data._version_counter()  # same memory: an in-place change to either is seen by both
         if requires_grad:
             self.requires_grad_(True)
 
@@ -45,6 +47,21 @@ class Tensor:
         t.requires_grad = True
         t.creator = creator
         t.output_index = index
+        t.name = None
+        t._vc = None
+        t._hooks = None
+        return t
+
+    @classmethod
+    def _wrap(cls, data):
+        """A graph-free Tensor around a backend array made by a kernel (no conversion: the fast path for ops
+        under no_grad and for backward without create_graph)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = False
+        t.creator = None
+        t.output_index = 0
         t.name = None
         t._vc = None
         t._hooks = None

@@ -36,11 +36,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
         for t in targets:
             target_slots.setdefault(id(t), _Target(t))
         needed = _needed_nodes(roots, target_slots)
-    heap, queued, touched = [], set(), []
-    counter = 0
+    heap, touched = [], []               # touched: Functions holding gradients (a node is queued once)
+    push = heapq.heappush
 
     def send(t, g):
-        nonlocal counter
         c = t.creator
         if c is None:
             if targets is None or id(t) in target_slots:
@@ -50,29 +49,32 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 else:
                     slot[1] = slot[1] + g
             return
-        if needed is not None and id(c) not in needed and not (c._retained or c._hooks) \
-                and id(t) not in target_slots:
-            return
+        if needed is not None and id(c) not in needed and id(t) not in target_slots:
+            return  # kusari.grad: this branch does not lead to any input asked for
         grads = c._grads
         if grads is None:
-            grads = c._grads = [None] * c._n_out
+            if c._n_out == 1:
+                c._grads = [g]
+            else:
+                grads = c._grads = [None] * c._n_out
+                grads[t.output_index] = g
             touched.append(c)
-        i = t.output_index
-        grads[i] = g if grads[i] is None else grads[i] + g
-        if id(c) not in queued:
-            queued.add(id(c))
-            counter += 1
-            heapq.heappush(heap, (-c.generation, counter, c))
+            push(heap, (-c.generation, len(touched), c))
+        else:
+            i = t.output_index
+            grads[i] = g if grads[i] is None else grads[i] + g
 
     try:
         with mode.set_grad_enabled(create_graph):
             for r, g in zip(roots, root_grads):
                 send(r, g)
+            pop = heapq.heappop
             while heap:
-                fn = heapq.heappop(heap)[2]
+                fn = pop(heap)[2]
                 gys = fn._grads
                 fn._grads = None
-                _finish_outputs(fn, gys, target_slots)
+                if fn._hooks or fn._retained or target_slots:
+                    _finish_outputs(fn, gys, target_slots)
                 if needed is not None and id(fn) not in needed:
                     continue
                 inputs = fn.inputs
@@ -80,10 +82,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                     raise RuntimeError(FREED_MESSAGE.format(name=fn.name))
                 if fn.uses_inputs:
                     _check_versions(fn, inputs)
-                for i, g in enumerate(gys):
-                    if g is None:
-                        d = fn._out_data[i]
-                        gys[i] = Tensor(_backend_zeros_like(d))
+                if fn.uses_outputs:
+                    _check_output_versions(fn)
+                if fn._n_out > 1:
+                    for i, g in enumerate(gys):
+                        if g is None:
+                            gys[i] = Tensor(_backend_zeros_like(fn._out_data[i]))
                 gxs = fn.backward(*gys)
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
@@ -92,7 +96,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
                 for t, g in zip(inputs, gxs):
                     if g is None or not t.requires_grad:
                         continue
-                    if g.shape != t.shape:
+                    if g.data.shape != t.data.shape:
                         raise RuntimeError(f"{fn.name}.backward returned a gradient of shape {g.shape} "
                                            f"for an input of shape {t.shape}")
                     send(t, g)
@@ -109,9 +113,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, targets=None):
     with mode.set_grad_enabled(create_graph):
         for leaf, g in leaf_grads.values():
             g = _apply_hooks(leaf._hooks, g)
-            if not create_graph and g.requires_grad:
-                g = g.detach()
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            if leaf.grad is not None:
+                leaf.grad = leaf.grad + g
+            elif create_graph:
+                leaf.grad = g
+            else:
+                # .grad owns its memory: the engine's gradients may alias each other, the seed or a read-only
+                # broadcast view, and optimizers update .grad in place
+                leaf.grad = _owned(g)
     return None
 
 
@@ -125,9 +134,13 @@ def _finish_outputs(fn, gys, target_slots):
         for i, ref in fn._retained.items():
             t = ref()
             if t is not None and gys[i] is not None:
-                g = gys[i] if gys[i].creator is None else gys[i].detach()
                 if target_slots is None:
-                    t.grad = g if t.grad is None else t.grad + g
+                    g = gys[i]
+                    if t.grad is not None:
+                        with mode.set_grad_enabled(False):
+                            t.grad = t.grad + g.detach()
+                    else:
+                        t.grad = _owned(g)
     if target_slots:
         for slot in target_slots.values():
             t = slot.tensor
@@ -145,6 +158,12 @@ def _apply_hooks(hooks, g):
 
 
 def _check_versions(fn, inputs):
+    for t, v in zip(inputs, fn._versions):
+        vc = t._vc
+        if (0 if vc is None else vc[0]) != v:
+            break
+    else:
+        return
     for i, (t, v) in enumerate(zip(inputs, fn._versions)):
         now = 0 if t._vc is None else t._vc[0]
         if now != v:
@@ -152,6 +171,14 @@ def _check_versions(fn, inputs):
                 f"one of the tensors needed for the gradient of {fn.name} (input {i}, shape {t.shape}) was "
                 f"modified in place after it was used (version {v} -> {now}); compute the gradient before "
                 f"changing it, or change a copy")
+
+
+def _check_output_versions(fn):
+    for i, vc in enumerate(fn._out_vc):
+        if vc[0] != 0:
+            raise RuntimeError(
+                f"output {i} of {fn.name} is needed for its gradient but was modified in place after it was "
+                f"computed (version 0 -> {vc[0]}); compute the gradient before changing it, or change a copy")
 
 
 def _needed_nodes(roots, target_slots):
@@ -178,6 +205,13 @@ def _needed_nodes(roots, target_slots):
                 needed.add(id(fn))
                 break
     return needed
+
+
+def _owned(g):
+    """A graph-free Tensor with its own (writable) copy of ``g``'s values."""
+    from kusari import backend
+    b = backend.of(g.data) or backend.current()
+    return _tensor_type(b.xp.asarray(g.data, copy=True))
 
 
 _tensor_type = None

@@ -28,7 +28,7 @@ from kusari.autograd import mode
 
 
 class Function:
-    __slots__ = ("inputs", "generation", "needs_input_grad", "_versions", "_out", "_out_data", "_n_out",
+    __slots__ = ("inputs", "generation", "needs_input_grad", "_versions", "_out", "_out_data", "_out_vc", "_n_out",
                  "_grads", "_hooks", "_retained", "__dict__", "__weakref__")
     uses_inputs = True
     uses_outputs = False
@@ -40,19 +40,26 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs):
-        y = self.forward(*[t.data for t in inputs])
-        multi = type(y) is tuple
+        # the hot path of every op: no needless lists, tuples or property lookups here
+        n = len(inputs)
+        if n == 2:
+            y = self.forward(inputs[0].data, inputs[1].data)
+        elif n == 1:
+            y = self.forward(inputs[0].data)
+        else:
+            y = self.forward(*[t.data for t in inputs])
         if mode.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    return self._record(inputs, y, multi)
-        if multi:
-            return tuple(_tensor_type(a) for a in y)
-        return _tensor_type(y)
+                    return self._record(inputs, y, type(y) is tuple)
+        wrap = _tensor_type._wrap
+        if type(y) is tuple:
+            return tuple([wrap(a) for a in y])
+        return wrap(y)
 
     def _record(self, inputs, y, multi):
         self.inputs = inputs
-        self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        self.needs_input_grad = tuple([t.requires_grad for t in inputs])
         gen = 0
         for t in inputs:
             c = t.creator
@@ -60,7 +67,7 @@ class Function:
                 gen = c.generation + 1
         self.generation = gen
         if self.uses_inputs:
-            self._versions = tuple(0 if t._vc is None else t._vc[0] for t in inputs)
+            self._versions = tuple([0 if t._vc is None else t._vc[0] for t in inputs])
         self._grads = None
         self._hooks = None
         self._retained = None
@@ -71,12 +78,15 @@ class Function:
             self._out_data = y
             if self.uses_outputs:
                 self._out = tuple(weakref.ref(o) for o in outs)
+                self._out_vc = tuple(o._version_counter() for o in outs)
             return outs
         out = make(y, self, 0)
         self._n_out = 1
         if self.uses_outputs:
             self._out_data = (y,)
             self._out = (weakref.ref(out),)
+            # backward reads the output: an in-place change to it (or a view of it) must be caught
+            self._out_vc = (out._version_counter(),)
         return out
 
     def output(self, index=0):

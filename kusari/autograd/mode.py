@@ -43,14 +43,26 @@ class set_grad_enabled:
 
 
 class no_grad(set_grad_enabled):
-    """Ops inside record no graph: use it for inference and for updates that must not be differentiated."""
+    """Ops inside record no graph: use it for inference and for updates that must not be differentiated.
 
-    def __init__(self):
+    ``with no_grad():``, ``@no_grad()`` or ``@no_grad``."""
+
+    def __new__(cls, fn=None):
+        if fn is not None:  # used as a bare decorator: @no_grad
+            return set_grad_enabled(False)(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn=None):
         super().__init__(False)
 
 
 class enable_grad(set_grad_enabled):
-    """Record the graph again inside a ``no_grad`` block."""
+    """Record the graph again inside a ``no_grad`` block (``with``, ``@enable_grad()`` or ``@enable_grad``)."""
 
-    def __init__(self):
+    def __new__(cls, fn=None):
+        if fn is not None:  # used as a bare decorator: @enable_grad
+            return set_grad_enabled(True)(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn=None):
         super().__init__(True)

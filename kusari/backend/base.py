@@ -107,12 +107,16 @@ class Backend:
 
     # -- convolution and pooling (channels-last, explicit (lo, hi) padding per spatial dim) -----------
     def conv(self, x, w, strides, padding, dilation, groups):
+        """x (N, *sp, C_in), w (*k, C_in // groups, C_out) -> (N, *out, C_out); strides/dilation tuples,
+        padding one (lo, hi) pair per spatial dim (negative pads crop)."""
         raise NotImplementedError
 
     def conv_backward_input(self, gy, w, x_shape, strides, padding, dilation, groups):
+        """Gradient of ``conv`` w.r.t. x (also the transposed convolution of gy), shaped ``x_shape``."""
         raise NotImplementedError
 
     def conv_backward_filter(self, x, gy, w_shape, strides, padding, dilation, groups):
+        """Gradient of ``conv`` w.r.t. w, shaped ``w_shape``."""
         raise NotImplementedError
 
     def max_pool(self, x, pool, strides, padding):
@@ -122,7 +126,9 @@ class Backend:
     def max_pool_backward(self, gy, argmax, x_shape, pool, strides, padding):
         raise NotImplementedError
 
-    def max_pool_grad_gather(self, ggx, argmax, y_shape, pool, strides, padding):
+    def max_pool_grad_gather(self, ggx, argmax, pool, strides, padding):
+        """The adjoint of ``max_pool_backward``: ``ggx`` (shaped like the pool's input) picked at each argmax;
+        returns an array shaped like ``argmax``."""
         raise NotImplementedError
 
     def avg_pool(self, x, pool, strides, padding):
@@ -133,3 +139,45 @@ class Backend:
 
     def __repr__(self):
         return f"<kusari backend {self.name!r} on {self.device}>"
+
+    # -- optimizer kernels --------------------------------------------------------------------------
+    # Fused parameter updates used by ``kusari.optimizers``. Arrays in; the resulting arrays out, in the order
+    # the arguments name them (the same objects where the library updates in place, new arrays where it can't),
+    # like ``assign``. ``grad`` is read-only: a kernel never writes into it. Scalars are Python floats, already
+    # derived by the optimizer (bias corrections etc.). A backend that does not override a kernel gets the
+    # optimizer's generic ``assign``-based path instead, so all of these are optional.
+    def sgd_update(self, param, grad, momentum_buf, lr, momentum, nesterov):
+        """Keras SGD: ``m = m*momentum - g*lr; p += m`` (nesterov: ``p += m*momentum - g*lr``); without a
+        buffer (``momentum_buf is None``) ``p -= g*lr``. Returns ``(param, momentum_buf)``."""
+        raise NotImplementedError
+
+    def adam_update(self, param, grad, m, v, v_hat, alpha, beta_1, beta_2, epsilon):
+        """Keras Adam with ``alpha = lr*sqrt(1-beta_2^t)/(1-beta_1^t)``; ``v_hat`` (amsgrad) may be None.
+        Returns ``(param, m, v, v_hat)``."""
+        raise NotImplementedError
+
+    def rmsprop_update(self, param, grad, velocity, momentum_buf, average_grad, lr, rho, momentum, epsilon):
+        """Keras RMSprop; ``momentum_buf`` / ``average_grad`` are None when unused.
+        Returns ``(param, velocity, momentum_buf, average_grad)``."""
+        raise NotImplementedError
+
+    def adagrad_update(self, param, grad, accumulator, lr, epsilon):
+        """Keras Adagrad. Returns ``(param, accumulator)``."""
+        raise NotImplementedError
+
+    def adadelta_update(self, param, grad, accumulated_grad, accumulated_delta, lr, rho, epsilon):
+        """Keras Adadelta. Returns ``(param, accumulated_grad, accumulated_delta)``."""
+        raise NotImplementedError
+
+    def adamax_update(self, param, grad, m, u, lr, beta_1, beta_2, epsilon, beta_1_power):
+        """Keras Adamax. Returns ``(param, m, u)``."""
+        raise NotImplementedError
+
+    def nadam_update(self, param, grad, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t_1, u_product_t,
+                     u_product_t_1, beta_2_power):
+        """Keras Nadam with the momentum-schedule scalars already computed. Returns ``(param, m, v)``."""
+        raise NotImplementedError
+
+    def lion_update(self, param, grad, m, lr, beta_1, beta_2):
+        """Keras Lion: ``p -= lr*sign(m*b1 + g*(1-b1)); m = m*b2 + g*(1-b2)``. Returns ``(param, m)``."""
+        raise NotImplementedError

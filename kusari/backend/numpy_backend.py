@@ -182,9 +182,9 @@ class NumpyBackend(Backend):
         from kusari.backend import numpy_conv
         return numpy_conv.max_pool_backward(gy, argmax, x_shape, pool, strides, padding)
 
-    def max_pool_grad_gather(self, ggx, argmax, y_shape, pool, strides, padding):
+    def max_pool_grad_gather(self, ggx, argmax, pool, strides, padding):
         from kusari.backend import numpy_conv
-        return numpy_conv.max_pool_grad_gather(ggx, argmax, y_shape, pool, strides, padding)
+        return numpy_conv.max_pool_grad_gather(ggx, argmax, pool, strides, padding)
 
     def avg_pool(self, x, pool, strides, padding):
         from kusari.backend import numpy_conv
@@ -193,3 +193,145 @@ class NumpyBackend(Backend):
     def avg_pool_backward(self, gy, x_shape, pool, strides, padding):
         from kusari.backend import numpy_conv
         return numpy_conv.avg_pool_backward(gy, x_shape, pool, strides, padding)
+
+    # -- optimizer kernels --------------------------------------------------------------------------
+    # In-place versions of the Keras update rules (see Backend): the same operations in the same order as the
+    # optimizers' generic assign-based path, so both give the same bits; only scratch arrays are allocated.
+    # Python-float scalars stay weak (NEP 50), so float32 parameters are updated in float32.
+    def sgd_update(self, param, grad, momentum_buf, lr, momentum, nesterov):
+        step = np.multiply(grad, lr)
+        if momentum_buf is None:
+            np.subtract(param, step, out=param)
+            return param, None
+        m = momentum_buf
+        np.multiply(m, momentum, out=m)
+        np.subtract(m, step, out=m)
+        if nesterov:
+            t = np.multiply(m, momentum)
+            np.subtract(t, step, out=t)
+            np.add(param, t, out=param)
+        else:
+            np.add(param, m, out=param)
+        return param, m
+
+    def adam_update(self, param, grad, m, v, v_hat, alpha, beta_1, beta_2, epsilon):
+        t = np.subtract(grad, m)
+        np.multiply(t, 1 - beta_1, out=t)
+        np.add(m, t, out=m)
+        np.square(grad, out=t)
+        np.subtract(t, v, out=t)
+        np.multiply(t, 1 - beta_2, out=t)
+        np.add(v, t, out=v)
+        vv = v
+        if v_hat is not None:
+            np.maximum(v_hat, v, out=v_hat)
+            vv = v_hat
+        np.sqrt(vv, out=t)
+        np.add(t, epsilon, out=t)
+        u = np.multiply(m, alpha)
+        np.divide(u, t, out=u)
+        np.subtract(param, u, out=param)
+        return param, m, v, v_hat
+
+    def rmsprop_update(self, param, grad, velocity, momentum_buf, average_grad, lr, rho, momentum, epsilon):
+        t = np.square(grad)
+        np.multiply(t, 1 - rho, out=t)
+        np.multiply(velocity, rho, out=velocity)
+        np.add(velocity, t, out=velocity)
+        if average_grad is not None:
+            np.multiply(grad, 1 - rho, out=t)
+            np.multiply(average_grad, rho, out=average_grad)
+            np.add(average_grad, t, out=average_grad)
+            np.square(average_grad, out=t)
+            np.subtract(velocity, t, out=t)
+            np.add(t, epsilon, out=t)
+        else:
+            np.add(velocity, epsilon, out=t)
+        np.sqrt(t, out=t)
+        inc = np.multiply(grad, lr)
+        np.divide(inc, t, out=inc)
+        if momentum_buf is not None:
+            np.multiply(momentum_buf, momentum, out=momentum_buf)
+            np.add(momentum_buf, inc, out=momentum_buf)
+            np.subtract(param, momentum_buf, out=param)
+        else:
+            np.subtract(param, inc, out=param)
+        return param, velocity, momentum_buf, average_grad
+
+    def adagrad_update(self, param, grad, accumulator, lr, epsilon):
+        t = np.square(grad)
+        np.add(accumulator, t, out=accumulator)
+        np.add(accumulator, epsilon, out=t)
+        np.sqrt(t, out=t)
+        inc = np.multiply(grad, lr)
+        np.divide(inc, t, out=inc)
+        np.subtract(param, inc, out=param)
+        return param, accumulator
+
+    def adadelta_update(self, param, grad, accumulated_grad, accumulated_delta, lr, rho, epsilon):
+        t = np.square(grad)
+        np.multiply(t, 1 - rho, out=t)
+        np.multiply(accumulated_grad, rho, out=accumulated_grad)
+        np.add(accumulated_grad, t, out=accumulated_grad)
+        delta = np.add(accumulated_delta, epsilon)
+        np.sqrt(delta, out=delta)
+        np.multiply(delta, grad, out=delta)
+        np.add(accumulated_grad, epsilon, out=t)
+        np.sqrt(t, out=t)
+        np.divide(delta, t, out=delta)
+        np.negative(delta, out=delta)
+        np.square(delta, out=t)
+        np.multiply(t, 1 - rho, out=t)
+        np.multiply(accumulated_delta, rho, out=accumulated_delta)
+        np.add(accumulated_delta, t, out=accumulated_delta)
+        np.multiply(delta, lr, out=delta)
+        np.add(param, delta, out=param)
+        return param, accumulated_grad, accumulated_delta
+
+    def adamax_update(self, param, grad, m, u, lr, beta_1, beta_2, epsilon, beta_1_power):
+        t = np.subtract(grad, m)
+        np.multiply(t, 1 - beta_1, out=t)
+        np.add(m, t, out=m)
+        np.abs(grad, out=t)
+        np.multiply(u, beta_2, out=u)
+        np.maximum(u, t, out=u)
+        np.add(u, epsilon, out=t)
+        np.multiply(t, 1 - beta_1_power, out=t)
+        inc = np.multiply(m, lr)
+        np.divide(inc, t, out=inc)
+        np.subtract(param, inc, out=param)
+        return param, m, u
+
+    def nadam_update(self, param, grad, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t_1, u_product_t,
+                     u_product_t_1, beta_2_power):
+        t = np.subtract(grad, m)
+        np.multiply(t, 1 - beta_1, out=t)
+        np.add(m, t, out=m)
+        np.square(grad, out=t)
+        np.subtract(t, v, out=t)
+        np.multiply(t, 1 - beta_2, out=t)
+        np.add(v, t, out=v)
+        m_hat = np.multiply(m, u_t_1)
+        np.divide(m_hat, 1 - u_product_t_1, out=m_hat)
+        np.multiply(grad, 1 - u_t, out=t)
+        np.divide(t, 1 - u_product_t, out=t)
+        np.add(m_hat, t, out=m_hat)
+        np.divide(v, 1 - beta_2_power, out=t)
+        np.sqrt(t, out=t)
+        np.add(t, epsilon, out=t)
+        np.multiply(m_hat, lr, out=m_hat)
+        np.divide(m_hat, t, out=m_hat)
+        np.subtract(param, m_hat, out=param)
+        return param, m, v
+
+    def lion_update(self, param, grad, m, lr, beta_1, beta_2):
+        t = np.multiply(m, beta_1)
+        g = np.multiply(grad, 1.0 - beta_1)
+        np.add(t, g, out=t)
+        np.sign(t, out=t)
+        np.multiply(t, lr, out=t)
+        np.subtract(param, t, out=param)
+        np.multiply(m, beta_2, out=m)
+        np.multiply(grad, 1.0 - beta_2, out=g)
+        np.add(m, g, out=m)
+        return param, m

@@ -199,6 +199,97 @@ def _conv_shift(x, w, strides, pads, dilation, groups):
     return np.moveaxis(y, 0, -2).reshape((x.shape[0],) + out + (cout,))
 
 
+def _use_depthwise(cin_g, groups):
+    """One input channel per group (depthwise, any multiplier): GEMMs would be (rows, k) x (k, M) slivers, so
+    contract the window view directly instead."""
+    if CONV_PATH is not None:
+        return CONV_PATH == "depthwise" and groups > 1 and cin_g == 1
+    return groups > 1 and cin_g == 1
+
+
+_EIN = "abc", "ijk"
+
+
+def _conv_depthwise(x, w, strides, pads, dilation, groups):
+    """Depthwise conv by one einsum over the strided window view (no im2col copy):
+    y[n, o, c, m] = sum_k win[n, o, k, c] * w[k, c, m]."""
+    nd = x.ndim - 2
+    kernel, c = w.shape[:nd], x.shape[-1]
+    m = w.shape[-1] // c
+    out = conv_output_shape(x.shape[1:-1], kernel, strides, pads, dilation)
+    win = _windows(_pad(x, pads), kernel, strides, dilation, out)
+    o, k = _EIN[0][:nd], _EIN[1][:nd]
+    if m == 1:
+        y = np.einsum(f"n{o}{k}c,{k}c->n{o}c", win, w.reshape(kernel + (c,)))
+    else:
+        y = np.einsum(f"n{o}{k}c,{k}cm->n{o}cm", win, w.reshape(kernel + (c, m)))
+    return y.reshape((x.shape[0],) + out + (c * m,))
+
+
+def _depthwise_backward_filter(x, gy, w_shape, strides, pads, dilation):
+    nd = x.ndim - 2
+    kernel, c = tuple(w_shape[:nd]), x.shape[-1]
+    m = w_shape[-1] // c
+    out = gy.shape[1:-1]
+    win = _windows(_pad(x, pads), kernel, strides, dilation, out)
+    o, k = _EIN[0][:nd], _EIN[1][:nd]
+    if m == 1:
+        gw = np.einsum(f"n{o}{k}c,n{o}c->{k}c", win, gy)
+    else:
+        gw = np.einsum(f"n{o}{k}c,n{o}cm->{k}cm", win, gy.reshape(gy.shape[:-1] + (c, m)))
+    return gw.reshape(w_shape)
+
+
+def _scatter_windows(x_shape, dtype, kernel, strides, pads, dilation, out, parts):
+    """Sum per-kernel-position (N, *out, C) slices into the strided windows of a zero padded gradient, then
+    crop the padding (col2im). Within one kernel position the windows never overlap, so ``+=`` is exact."""
+    nd = len(kernel)
+    gp = np.zeros((x_shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads))
+                  + (x_shape[-1],), dtype)
+    win = _windows(gp, kernel, strides, dilation, out, writeable=True)
+    for pos, g in parts:
+        _window_at(win, pos, nd)[...] += g
+    return _pad(gp, [(-lo, -hi) for lo, hi in pads])
+
+
+def _depthwise_backward_input(gy, w, x_shape, strides, pads, dilation):
+    """gx[window k] += gy * w[k] per kernel position: no zero-dilated gy for strides, no GEMM slivers."""
+    nd = gy.ndim - 2
+    kernel, c = w.shape[:nd], x_shape[-1]
+    m = w.shape[-1] // c
+    wk = w.reshape(kernel + (c, m))
+    if m == 1:
+        parts = ((pos, gy * wk[pos][:, 0]) for pos in _positions(kernel))
+    else:
+        g4 = gy.reshape(gy.shape[:-1] + (c, m))
+        parts = ((pos, np.einsum("...cm,cm->...c", g4, wk[pos])) for pos in _positions(kernel))
+    return _scatter_windows(x_shape, gy.dtype, kernel, strides, pads, dilation, gy.shape[1:-1], parts)
+
+
+def _col2im_backward_input(gy, w, x_shape, strides, pads, dilation, groups):
+    """Input gradient for strided convs: one GEMM gy @ w^T gives every (output pixel, kernel tap) row, then
+    one strided add per kernel position (col2im). The zero-dilation path would spend ~prod(strides) times the
+    work multiplying zeros."""
+    nd = gy.ndim - 2
+    kernel, cin_g, cout = w.shape[:nd], w.shape[-2], w.shape[-1]
+    K, G, c = math.prod(kernel), groups, x_shape[-1]
+    out = gy.shape[1:-1]
+    rows = gy.shape[0] * math.prod(out)
+    if G == 1:
+        cols = gy.reshape(rows, cout) @ w.reshape(K * cin_g, cout).T       # (rows, K * C)
+    else:
+        g = gy.reshape(rows, G, cout // G).transpose(1, 0, 2)               # (G, rows, Cout_g)
+        wg = w.reshape(K * cin_g, G, cout // G).transpose(1, 2, 0)          # (G, Cout_g, K * Cin_g)
+        cols = np.matmul(g, wg).reshape(G, rows, K, cin_g).transpose(1, 2, 0, 3)
+    cols = cols.reshape((gy.shape[0],) + tuple(out) + (K, c))
+    parts = ((pos, cols[..., p, :]) for p, pos in enumerate(_positions(kernel)))
+    return _scatter_windows(x_shape, gy.dtype, kernel, strides, pads, dilation, out, parts)
+
+
+# Which conv_backward_input algorithm: None picks, or force "dilate" / "col2im" (tests and benchmarks).
+BACKWARD_INPUT_PATH = None
+
+
 def conv_forward(x, w, strides=1, padding=None, dilation=1, groups=1):
     """N-d convolution (cross-correlation), channels-last, Keras kernel layout.
 
@@ -213,8 +304,12 @@ def conv_forward(x, w, strides=1, padding=None, dilation=1, groups=1):
     x, w = x.astype(wt, copy=False), w.astype(wt, copy=False)
     out = conv_output_shape(x.shape[1:-1], kernel, strides, pads, dilation)
     rows_in, rows_out = math.prod(x.shape[1:-1]), math.prod(out)
-    conv = (_conv_shift if _use_shift(rows_in, rows_out, x.shape[-1], cout)
-            else _conv_im2col)
+    if _use_depthwise(w.shape[-2], groups):
+        conv = _conv_depthwise
+    elif _use_shift(rows_in, rows_out, x.shape[-1], cout):
+        conv = _conv_shift
+    else:
+        conv = _conv_im2col
     return conv(x, w, strides, pads, dilation, groups).astype(dtype, copy=False)
 
 
@@ -239,8 +334,22 @@ def conv_backward_input(gy, w, x_shape, strides=1, padding=None, dilation=1, gro
     """
     nd = gy.ndim - 2
     kernel = w.shape[:nd]
+    x_shape = tuple(x_shape)
     strides, pads, dilation = _norm(gy.ndim, strides, padding or "valid", dilation,
                                     kernel, tuple(x_shape[1:-1]))
+    dtype, wt = gy.dtype, _work(gy.dtype)
+    strided = any(s > 1 for s in strides)
+    path = BACKWARD_INPUT_PATH
+    if path is None:
+        path = "col2im" if strided else "dilate"
+    depthwise = _use_depthwise(w.shape[-2], groups)
+    if path == "col2im" or (depthwise and (strided or w.shape[-1] != groups)):
+        gy, w = gy.astype(wt, copy=False), w.astype(wt, copy=False)
+        if depthwise:
+            gx = _depthwise_backward_input(gy, w, x_shape, strides, pads, dilation)
+        else:
+            gx = _col2im_backward_input(gy, w, x_shape, strides, pads, dilation, groups)
+        return gx.astype(dtype, copy=False)
     new_pads = []
     for n, o, k, s, d, (lo, hi) in zip(x_shape[1:-1], gy.shape[1:-1], kernel, strides,
                                        dilation, pads):
@@ -261,6 +370,8 @@ def conv_backward_filter(x, gy, w_shape, strides=1, padding=None, dilation=1, gr
                                     kernel, x.shape[1:-1])
     wt = _work(dtype)
     x, gy = x.astype(wt, copy=False), gy.astype(wt, copy=False)
+    if _use_depthwise(w_shape[-2], groups):
+        return _depthwise_backward_filter(x, gy, w_shape, strides, pads, dilation).astype(dtype, copy=False)
     cols, _ = _im2col(x, kernel, strides, pads, dilation, groups)
     G, rows, K = cols.shape
     cout = w_shape[-1]

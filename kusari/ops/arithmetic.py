@@ -10,6 +10,23 @@ from kusari.tensor import Tensor
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "power", "floor_divide", "mod", "maximum", "minimum", "where", "cast", "copy", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not"]
 
 
+def _broadcast_error(op, a, b):
+    """Raise a clear error if the shapes of ``a`` and ``b`` do not broadcast (called when the kernel failed)."""
+    sa, sb = a.shape, b.shape
+    for x, y in zip(sa[::-1], sb[::-1]):
+        if x != y and x != 1 and y != 1:
+            raise ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together") from None
+
+
+def _binary(fn, a, b, op):
+    """``fn(a, b)`` with a clear error naming ``op`` and both shapes when they do not broadcast."""
+    try:
+        return fn(a, b)
+    except ValueError:
+        _broadcast_error(op, a, b)
+        raise
+
+
 def _unbroadcast(g, shape):
     if g.shape == shape:
         return g
@@ -181,17 +198,29 @@ def add(x1, x2):
     [4.0, 5.0]
     """
     a, b = pair(x1, x2)
-    return Add()(a, b)
+    try:
+        return Add()(a, b)
+    except ValueError:
+        _broadcast_error("add", a, b)
+        raise
 
 
 def subtract(x1, x2):
     a, b = pair(x1, x2)
-    return Subtract()(a, b)
+    try:
+        return Subtract()(a, b)
+    except ValueError:
+        _broadcast_error("subtract", a, b)
+        raise
 
 
 def multiply(x1, x2):
     a, b = pair(x1, x2)
-    return Multiply()(a, b)
+    try:
+        return Multiply()(a, b)
+    except ValueError:
+        _broadcast_error("multiply", a, b)
+        raise
 
 
 def divide(x1, x2):
@@ -200,7 +229,7 @@ def divide(x1, x2):
     if not dtypes.is_float(a.dtype):
         from kusari import config
         a, b = cast(a, config.floatx()), cast(b, config.floatx())
-    return Divide()(a, b)
+    return _binary(Divide(), a, b, "divide")
 
 
 true_divide = divide
@@ -218,7 +247,7 @@ def power(x1, x2):
             x1 = cast(x1, config.floatx())
         return PowerScalar(x2)(x1)
     a, b = pair(x1, x2)
-    return Power()(a, b)
+    return _binary(Power(), a, b, "power")
 
 
 def floor_divide(x1, x2):
@@ -238,12 +267,12 @@ def mod(x1, x2):
 
 def maximum(x1, x2):
     a, b = pair(x1, x2)
-    return Maximum()(a, b)
+    return _binary(Maximum(), a, b, "maximum")
 
 
 def minimum(x1, x2):
     a, b = pair(x1, x2)
-    return Minimum()(a, b)
+    return _binary(Minimum(), a, b, "minimum")
 
 
 def where(condition, x1=None, x2=None):
@@ -293,7 +322,7 @@ def copy(x):
 def _compare(name):
     def op(x1, x2):
         a, b = pair(x1, x2)
-        return Tensor(getattr(B().xp, name)(a.data, b.data))
+        return _binary(lambda u, v: Tensor(getattr(B().xp, name)(u.data, v.data)), a, b, name)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (a bool tensor; no gradient)."
     return op

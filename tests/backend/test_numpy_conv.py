@@ -72,10 +72,14 @@ def torch_conv(x, w, nd, strides, pads, dilation, groups, gy):
     return unt(y), unt(xt.grad), gw
 
 
-@pytest.fixture(params=[None, "im2col", "shift"])
+@pytest.fixture(params=[None, "im2col", "shift", "depthwise", "bwd-col2im", "bwd-dilate"])
 def conv_path(request, monkeypatch):
-    """Run conv tests with the automatic choice and with each algorithm forced."""
-    monkeypatch.setattr(nc, "CONV_PATH", request.param)
+    """Run conv tests with the automatic choice and with each algorithm forced (forward: CONV_PATH; input
+    gradient: BACKWARD_INPUT_PATH)."""
+    if request.param and request.param.startswith("bwd-"):
+        monkeypatch.setattr(nc, "BACKWARD_INPUT_PATH", request.param[4:])
+    else:
+        monkeypatch.setattr(nc, "CONV_PATH", request.param)
     return request.param
 
 

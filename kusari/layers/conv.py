@@ -1,0 +1,582 @@
+"""Convolution layers: Conv1D/2D/3D, Conv1D/2D/3DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D.
+
+Arguments, defaults, ``get_config`` keys, weight names, shapes and order follow Keras 3, so saved weights carry over:
+
+- ``ConvND``: ``kernel`` ``(*kernel_size, in_channels // groups, filters)``, ``bias`` ``(filters,)``
+- ``ConvNDTranspose``: ``kernel`` ``(*kernel_size, filters, in_channels)``, ``bias`` ``(filters,)``
+- ``DepthwiseConvND``: ``kernel`` ``(*kernel_size, in_channels, depth_multiplier)`` (Keras 3 names it "kernel";
+  ``layer.depthwise_kernel`` is an alias), ``bias`` ``(in_channels * depth_multiplier,)``
+- ``SeparableConvND``: ``depthwise_kernel`` ``(*kernel_size, in_channels, depth_multiplier)``, ``pointwise_kernel``
+  ``(*ones, in_channels * depth_multiplier, filters)``, ``bias`` ``(filters,)``
+
+>>> import kusari
+>>> layer = kusari.layers.Conv2D(4, 3, padding="same")
+>>> layer(kusari.ops.ones((2, 5, 5, 3))).shape, layer.kernel.shape
+((2, 5, 5, 4), (3, 3, 3, 4))
+"""
+from kusari import activations, config, constraints, initializers, ops, regularizers
+from kusari.layers.core import _constraint_config, _serialize
+from kusari.layers.layer import Layer
+from kusari.ops.conv import output_spatial, padding_pairs
+
+__all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+           "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+           "Convolution1D", "Convolution2D", "Convolution3D", "Convolution1DTranspose", "Convolution2DTranspose",
+           "Convolution3DTranspose", "SeparableConvolution1D", "SeparableConvolution2D"]
+
+
+# -- argument checks (Keras' messages, naming the layer) -----------------------------------------------------------
+
+def _tuple(value, rank, name, layer, allow_zero=False):
+    if isinstance(value, int) and not isinstance(value, bool):
+        t = (value,) * rank
+    else:
+        try:
+            t = tuple(value)
+        except TypeError:
+            raise TypeError(f"{layer}: {name} must be an int or a tuple of {rank} ints, got {value!r}") from None
+        if len(t) != rank or not all(isinstance(v, int) and not isinstance(v, bool) for v in t):
+            raise ValueError(f"{layer}: {name} must be an int or a tuple of {rank} ints, got {value!r}")
+    lowest = 0 if allow_zero else 1
+    if any(v < lowest for v in t):
+        raise ValueError(f"{layer}: {name} must be {'non-negative' if allow_zero else 'positive'}, got {value!r}")
+    return t
+
+
+def _padding(padding, layer, allow_causal=False):
+    p = padding.lower() if isinstance(padding, str) else padding
+    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
+    if p not in allowed:
+        raise ValueError(f"{layer}: padding must be one of {allowed}, got {padding!r}")
+    return p
+
+
+def _data_format(data_format, layer):
+    fmt = config.image_data_format() if data_format is None else str(data_format).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return fmt
+
+
+def _positive_int(value, name, layer):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _spatial_axes(rank, data_format):
+    return tuple(range(1, rank + 1)) if data_format == "channels_last" else tuple(range(2, rank + 2))
+
+
+def _conv_out_shape(input_shape, rank, data_format, out_channels, kernel_size, strides, padding, dilation):
+    """Keras' compute_conv_output_shape (None dims stay None)."""
+    input_shape = tuple(input_shape)
+    spatial = [input_shape[a] for a in _spatial_axes(rank, data_format)]
+    out = []
+    for n, k, s, d in zip(spatial, kernel_size, strides, dilation):
+        if n is None:
+            out.append(None)
+        elif padding == "same":
+            out.append(-(-n // s))
+        else:   # valid; causal pads (k - 1) * d in front, so it sizes like same with stride 1
+            lo_hi = (((k - 1) * d, 0),) if padding == "causal" else ((0, 0),)
+            out.append(output_spatial((n,), (k,), (s,), lo_hi, (d,))[0])
+    if data_format == "channels_last":
+        return (input_shape[0],) + tuple(out) + (out_channels,)
+    return (input_shape[0], out_channels) + tuple(out)
+
+
+def _check_rank(layer, inputs, rank):
+    if len(inputs.shape) != rank + 2:
+        layout = "(batch, " + ", ".join(["spatial"] * rank) + ", channels)" \
+            if layer.data_format == "channels_last" else "(batch, channels, " + ", ".join(["spatial"] * rank) + ")"
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): expected inputs of rank {rank + 2} {layout}, "
+                         f"got shape {tuple(inputs.shape)}")
+
+
+def _channels(layer, input_shape):
+    c = input_shape[-1] if layer.data_format == "channels_last" else input_shape[1]
+    if c is None:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): the channel dimension of the inputs must be "
+                         f"known, got shape {tuple(input_shape)}")
+    return c
+
+
+def _check_channels(layer, inputs, expected):
+    c = inputs.shape[-1] if layer.data_format == "channels_last" else inputs.shape[1]
+    if c != expected:
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): the layer was built for {expected} input "
+                         f"channels, got inputs of shape {tuple(inputs.shape)} ({layer.data_format})")
+
+
+def _add_bias(layer, outputs, bias, rank):
+    if bias is None:
+        return outputs
+    n = bias.shape[0]
+    shape = (1,) * (rank + 1) + (n,) if layer.data_format == "channels_last" else (1, n) + (1,) * rank
+    return outputs + ops.reshape(bias, shape)
+
+
+def _common_config(layer):
+    return {"kernel_size": layer.kernel_size, "strides": layer.strides, "padding": layer.padding,
+            "data_format": layer.data_format, "dilation_rate": layer.dilation_rate}
+
+
+# -- Conv1D / Conv2D / Conv3D --------------------------------------------------------------------------------------
+
+class BaseConv(Layer):
+    """N-D convolution (cross-correlation) plus bias and activation; see ``Conv2D``."""
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        if lora_rank:
+            raise NotImplementedError(f"{cls}(lora_rank=...) is not supported by kusari yet")
+        rank = self.rank
+        self.filters = _positive_int(filters, "filters", cls)
+        self.groups = _positive_int(groups, "groups", cls)
+        if self.filters % self.groups:
+            raise ValueError(f"{cls}: the number of filters must be divisible by the number of groups, got "
+                             f"filters={filters}, groups={groups}")
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = _tuple(strides, rank, "strides", cls)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
+        self.padding = _padding(padding, cls, allow_causal=rank == 1)
+        self.data_format = _data_format(data_format, cls)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
+                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
+                             f"shape {tuple(input_shape)}")
+        c = _channels(self, input_shape)
+        if c % self.groups:
+            raise ValueError(f"{self.name} ({type(self).__name__}): the number of input channels ({c}) must be "
+                             f"divisible by groups={self.groups} (input shape {tuple(input_shape)})")
+        self.kernel = self.add_weight(shape=self.kernel_size + (c // self.groups, self.filters),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        _check_rank(self, inputs, self.rank)
+        _check_channels(self, inputs, self.kernel.shape[-2] * self.groups)
+        padding = self.padding
+        if padding == "causal":
+            left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
+            pads = [[0, 0], [left, 0], [0, 0]] if self.data_format == "channels_last" else \
+                [[0, 0], [0, 0], [left, 0]]
+            inputs = ops.pad(inputs, pads)
+            padding = "valid"
+        y = ops.conv(inputs, self.kernel, strides=self.strides, padding=padding, data_format=self.data_format,
+                     dilation_rate=self.dilation_rate)
+        y = _add_bias(self, y, self.bias, self.rank)
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        return _conv_out_shape(input_shape, self.rank, self.data_format, self.filters, self.kernel_size,
+                               self.strides, self.padding, self.dilation_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, **_common_config(self), "groups": self.groups,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _serialize(self.kernel_initializer, initializers),
+                "bias_initializer": _serialize(self.bias_initializer, initializers),
+                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers),
+                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
+                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
+                "kernel_constraint": _constraint_config(self.kernel_constraint),
+                "bias_constraint": _constraint_config(self.bias_constraint)}
+
+
+class Conv1D(BaseConv):
+    """1D convolution over ``(batch, steps, channels)``; ``padding`` may also be ``"causal"``.
+
+    >>> import kusari
+    >>> layer = kusari.layers.Conv1D(4, 3)
+    >>> layer(kusari.ops.ones((2, 10, 3))).shape, layer.kernel.shape
+    ((2, 8, 4), (3, 3, 4))
+    """
+    rank = 1
+
+
+class Conv2D(BaseConv):
+    """2D convolution over ``(batch, rows, cols, channels)`` (``channels_first``: ``(batch, channels, rows, cols)``).
+
+    >>> import kusari
+    >>> layer = kusari.layers.Conv2D(32, (3, 3), activation="relu")
+    >>> layer(kusari.ops.ones((1, 28, 28, 1))).shape, layer.count_params()
+    ((1, 26, 26, 32), 320)
+    """
+    rank = 2
+
+
+class Conv3D(BaseConv):
+    """3D convolution over ``(batch, d1, d2, d3, channels)``.
+
+    >>> import kusari
+    >>> kusari.layers.Conv3D(2, 3, strides=2, padding="same")(kusari.ops.ones((1, 5, 5, 5, 1))).shape
+    (1, 3, 3, 3, 2)
+    """
+    rank = 3
+
+
+# -- transposed convolutions ---------------------------------------------------------------------------------------
+
+class BaseConvTranspose(Layer):
+    """N-D transposed convolution; kernel ``(*kernel_size, filters, in_channels)``; see ``Conv2DTranspose``."""
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        rank = self.rank
+        self.filters = _positive_int(filters, "filters", cls)
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = _tuple(strides, rank, "strides", cls)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
+        self.padding = _padding(padding, cls)
+        self.output_padding = None if output_padding is None else \
+            _tuple(output_padding, rank, "output_padding", cls, allow_zero=True)
+        if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{cls}: output_padding must be smaller than strides, got "
+                             f"output_padding={self.output_padding}, strides={self.strides}")
+        self.data_format = _data_format(data_format, cls)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
+                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
+                             f"shape {tuple(input_shape)}")
+        c = _channels(self, input_shape)
+        self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, c),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        _check_rank(self, inputs, self.rank)
+        _check_channels(self, inputs, self.kernel.shape[-1])
+        y = ops.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
+                               output_padding=self.output_padding, data_format=self.data_format,
+                               dilation_rate=self.dilation_rate)
+        y = _add_bias(self, y, self.bias, self.rank)
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        """Keras' compute_conv_transpose_output_shape (None dims stay None)."""
+        input_shape = tuple(input_shape)
+        spatial = [input_shape[a] for a in _spatial_axes(self.rank, self.data_format)]
+        opad = self.output_padding or (None,) * self.rank
+        out = []
+        for n, k, s, d, p in zip(spatial, self.kernel_size, self.strides, self.dilation_rate, opad):
+            if n is None:
+                out.append(None)
+                continue
+            ke = (k - 1) * d + 1
+            if p is None:
+                out.append(n * s if self.padding == "same" else (n - 1) * s + max(ke, s))
+            else:
+                out.append((n - 1) * s + (ke % 2 if self.padding == "same" else ke) + p)
+        if self.data_format == "channels_last":
+            return (input_shape[0],) + tuple(out) + (self.filters,)
+        return (input_shape[0], self.filters) + tuple(out)
+
+    def get_config(self):
+        # Keras 3 leaves output_padding out of the config (so a reloaded layer loses it); kusari keeps it.
+        return {**super().get_config(), "filters": self.filters, **_common_config(self),
+                "output_padding": self.output_padding,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _serialize(self.kernel_initializer, initializers),
+                "bias_initializer": _serialize(self.bias_initializer, initializers),
+                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers),
+                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
+                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
+                "kernel_constraint": _constraint_config(self.kernel_constraint),
+                "bias_constraint": _constraint_config(self.bias_constraint)}
+
+
+class Conv1DTranspose(BaseConvTranspose):
+    """1D transposed convolution (deconvolution) over ``(batch, steps, channels)``.
+
+    >>> import kusari
+    >>> layer = kusari.layers.Conv1DTranspose(4, 3, strides=2, padding="same")
+    >>> layer(kusari.ops.ones((2, 5, 3))).shape, layer.kernel.shape
+    ((2, 10, 4), (3, 4, 3))
+    """
+    rank = 1
+
+
+class Conv2DTranspose(BaseConvTranspose):
+    """2D transposed convolution; kernel ``(*kernel_size, filters, in_channels)`` as in Keras.
+
+    >>> import kusari
+    >>> layer = kusari.layers.Conv2DTranspose(8, 3, strides=2)
+    >>> layer(kusari.ops.ones((1, 4, 4, 3))).shape, layer.kernel.shape
+    ((1, 9, 9, 8), (3, 3, 8, 3))
+    """
+    rank = 2
+
+
+class Conv3DTranspose(BaseConvTranspose):
+    """3D transposed convolution over ``(batch, d1, d2, d3, channels)``.
+
+    >>> import kusari
+    >>> kusari.layers.Conv3DTranspose(2, 2, strides=2)(kusari.ops.ones((1, 2, 2, 2, 1))).shape
+    (1, 4, 4, 4, 2)
+    """
+    rank = 3
+
+
+# -- depthwise convolutions ----------------------------------------------------------------------------------------
+
+class BaseDepthwiseConv(Layer):
+    """Depthwise convolution: each input channel with its own ``depth_multiplier`` filters; see ``DepthwiseConv2D``.
+    """
+
+    rank = None
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        rank = self.rank
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", cls)
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = _tuple(strides, rank, "strides", cls)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
+        self.padding = _padding(padding, cls)
+        self.data_format = _data_format(data_format, cls)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
+                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    @property
+    def depthwise_kernel(self):
+        """Keras 2's name for the kernel (Keras 3 calls the weight ``kernel``)."""
+        return self.kernel
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
+                             f"shape {tuple(input_shape)}")
+        c = _channels(self, input_shape)
+        self.kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
+                                      initializer=self.depthwise_initializer,
+                                      regularizer=self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint, name="kernel")
+        self.bias = self.add_weight(shape=(c * self.depth_multiplier,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        _check_rank(self, inputs, self.rank)
+        _check_channels(self, inputs, self.kernel.shape[-2])
+        y = ops.depthwise_conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
+                               data_format=self.data_format, dilation_rate=self.dilation_rate)
+        y = _add_bias(self, y, self.bias, self.rank)
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        c = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        return _conv_out_shape(input_shape, self.rank, self.data_format,
+                               None if c is None else c * self.depth_multiplier, self.kernel_size, self.strides,
+                               self.padding, self.dilation_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, **_common_config(self),
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "depthwise_initializer": _serialize(self.depthwise_initializer, initializers),
+                "bias_initializer": _serialize(self.bias_initializer, initializers),
+                "depthwise_regularizer": _serialize(self.depthwise_regularizer, regularizers),
+                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
+                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
+                "depthwise_constraint": _constraint_config(self.depthwise_constraint),
+                "bias_constraint": _constraint_config(self.bias_constraint)}
+
+
+class DepthwiseConv1D(BaseDepthwiseConv):
+    """1D depthwise convolution; output channels ``in_channels * depth_multiplier``.
+
+    >>> import kusari
+    >>> layer = kusari.layers.DepthwiseConv1D(3, depth_multiplier=2)
+    >>> layer(kusari.ops.ones((2, 6, 3))).shape, layer.kernel.shape
+    ((2, 4, 6), (3, 3, 2))
+    """
+    rank = 1
+
+
+class DepthwiseConv2D(BaseDepthwiseConv):
+    """2D depthwise convolution; kernel ``(*kernel_size, in_channels, depth_multiplier)``, output channel
+    ``c * depth_multiplier + m``.
+
+    >>> import kusari
+    >>> layer = kusari.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    >>> layer(kusari.ops.ones((1, 5, 5, 3))).shape, layer.kernel.shape
+    ((1, 5, 5, 6), (3, 3, 3, 2))
+    """
+    rank = 2
+
+
+# -- separable convolutions ----------------------------------------------------------------------------------------
+
+class BaseSeparableConv(Layer):
+    """A depthwise convolution followed by a pointwise (1x1) one; see ``SeparableConv2D``."""
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        rank = self.rank
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", cls)
+        self.filters = _positive_int(filters, "filters", cls)
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = _tuple(strides, rank, "strides", cls)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
+        self.padding = _padding(padding, cls)
+        self.data_format = _data_format(data_format, cls)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
+                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
+                             f"shape {tuple(input_shape)}")
+        c = _channels(self, input_shape)
+        self.depthwise_kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
+                                                initializer=self.depthwise_initializer,
+                                                regularizer=self.depthwise_regularizer,
+                                                constraint=self.depthwise_constraint, name="depthwise_kernel")
+        self.pointwise_kernel = self.add_weight(shape=(1,) * self.rank + (c * self.depth_multiplier, self.filters),
+                                                initializer=self.pointwise_initializer,
+                                                regularizer=self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint, name="pointwise_kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                                    name="bias") if self.use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        _check_rank(self, inputs, self.rank)
+        _check_channels(self, inputs, self.depthwise_kernel.shape[-2])
+        y = ops.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel, strides=self.strides,
+                               padding=self.padding, data_format=self.data_format,
+                               dilation_rate=self.dilation_rate)
+        y = _add_bias(self, y, self.bias, self.rank)
+        return self.activation(y) if self.activation is not None else y
+
+    def compute_output_shape(self, input_shape):
+        return _conv_out_shape(input_shape, self.rank, self.data_format, self.filters, self.kernel_size,
+                               self.strides, self.padding, self.dilation_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
+                **_common_config(self),
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "depthwise_initializer": _serialize(self.depthwise_initializer, initializers),
+                "pointwise_initializer": _serialize(self.pointwise_initializer, initializers),
+                "bias_initializer": _serialize(self.bias_initializer, initializers),
+                "depthwise_regularizer": _serialize(self.depthwise_regularizer, regularizers),
+                "pointwise_regularizer": _serialize(self.pointwise_regularizer, regularizers),
+                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
+                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
+                "depthwise_constraint": _constraint_config(self.depthwise_constraint),
+                "pointwise_constraint": _constraint_config(self.pointwise_constraint),
+                "bias_constraint": _constraint_config(self.bias_constraint)}
+
+
+class SeparableConv1D(BaseSeparableConv):
+    """1D separable convolution over ``(batch, steps, channels)``.
+
+    >>> import kusari
+    >>> layer = kusari.layers.SeparableConv1D(4, 3)
+    >>> layer(kusari.ops.ones((2, 6, 3))).shape, layer.pointwise_kernel.shape
+    ((2, 4, 4), (1, 3, 4))
+    """
+    rank = 1
+
+
+class SeparableConv2D(BaseSeparableConv):
+    """2D separable convolution: weights ``depthwise_kernel`` (*k, in, dm), ``pointwise_kernel`` (1, 1, in*dm,
+    filters), ``bias`` (filters,) — Keras' names and order.
+
+    >>> import kusari
+    >>> layer = kusari.layers.SeparableConv2D(8, 3, depth_multiplier=2)
+    >>> layer(kusari.ops.ones((1, 5, 5, 3))).shape, [w.shape for w in layer.weights]
+    ((1, 3, 3, 8), [(3, 3, 3, 2), (1, 1, 6, 8), (8,)])
+    """
+    rank = 2
+
+
+# Keras' aliases
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
+Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = \
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D

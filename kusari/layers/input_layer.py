@@ -1,0 +1,45 @@
+"""``Input`` and ``InputLayer``: the entry points of a functional model.
+
+>>> import kusari
+>>> x = kusari.Input(shape=(28, 28, 1))
+>>> x.shape
+(None, 28, 28, 1)
+"""
+from kusari import config, dtypes
+from kusari.layers.layer import Layer, unique_name
+from kusari.layers.symbolic import Node, SymbolicTensor
+
+
+class InputLayer(Layer):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
+                 name=None, **kwargs):
+        if "input_shape" in kwargs:
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        super().__init__(name=name or unique_name("input_layer"), dtype=dtype, **kwargs)
+        if shape is None and batch_shape is None:
+            raise ValueError("Input needs shape= (without the batch dimension) or batch_shape=")
+        if batch_shape is None:
+            if isinstance(shape, int):
+                shape = (shape,)
+            batch_shape = (batch_size,) + tuple(shape)
+        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.dtype = dtypes.standardize(dtype) if dtype is not None else config.floatx()
+        self.built = True
+        out = SymbolicTensor(self.batch_shape, self.dtype, name=self.name)
+        node = Node(self, (), {}, [out])
+        out.node = node
+        self._inbound_nodes.append(node)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None):
+    """A symbolic input of ``shape`` (without the batch dimension) for the functional API."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name)
+    return layer.output

@@ -1,0 +1,113 @@
+"""Symbolic tensors for the functional API: ``x = Input((28, 28, 1)); y = Dense(10)(x)`` records a graph of layer
+calls (``Node``s) without computing anything on real data.
+
+kusari is define-by-run, so a layer called on symbolic tensors learns its output shape by running once on a tiny
+batch of zeros (which also builds its weights, as Keras does at graph-construction time).
+"""
+
+
+class Node:
+    """One call of ``layer``: the arguments (with SymbolicTensors in place) and the symbolic outputs."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs            # flat list of SymbolicTensor
+        self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+
+    @property
+    def parent_nodes(self):
+        return [t.node for t in self.inputs if t.node is not None]
+
+
+class SymbolicTensor:
+    """A placeholder with a shape (``None`` for unknown dims) and a dtype, produced by ``Input`` or a layer call."""
+
+    def __init__(self, shape, dtype, node=None, index=0, name=None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype}{' name=' + self.name if self.name else ''}>"
+
+    def __hash__(self):
+        return id(self)
+
+    def __len__(self):
+        raise TypeError("a symbolic tensor has no length; use .shape")
+
+    def _op(self, fn, *others):
+        from kusari.layers.core import Lambda
+        return Lambda(fn)([self, *others] if others else self)
+
+    def __add__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: a + b)
+
+    def __radd__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: b + a)
+
+    def __sub__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: b - a)
+
+    def __mul__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: a * b)
+
+    def __rmul__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: b * a)
+
+    def __truediv__(self, other):
+        return _symbolic_binary(self, other, lambda a, b: a / b)
+
+    def __neg__(self):
+        return self._op(lambda a: -a)
+
+    def __getitem__(self, index):
+        return self._op(lambda a: a[index])
+
+
+def _symbolic_binary(a, b, fn):
+    from kusari.layers.core import Lambda
+    if isinstance(b, SymbolicTensor):
+        return Lambda(lambda xs: fn(xs[0], xs[1]))([a, b])
+    return Lambda(lambda x: fn(x, b))(a)
+
+
+def flatten(structure):
+    """Leaves of nested lists/tuples/dicts, in order."""
+    if isinstance(structure, (list, tuple)):
+        out = []
+        for s in structure:
+            out.extend(flatten(s))
+        return out
+    if isinstance(structure, dict):
+        out = []
+        for k in structure:
+            out.extend(flatten(structure[k]))
+        return out
+    return [structure]
+
+
+def map_structure(fn, structure):
+    """The same nesting with ``fn`` applied to every leaf."""
+    if isinstance(structure, list):
+        return [map_structure(fn, s) for s in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def is_symbolic(structure):
+    return any(isinstance(t, SymbolicTensor) for t in flatten(structure))
