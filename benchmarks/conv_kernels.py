@@ -1,9 +1,12 @@
 """Time convolutions forward and forward + backward through the kusari ops (Tensor level, autograd included)
 against torch (CPU, same thread count), float32.
 
-Run: PYTHONPATH=. python benchmarks/conv_kernels.py [--reps N]
-The ratio column is kusari / torch (lower is better; < 1 means kusari is faster).
+Run: PYTHONPATH=. python benchmarks/conv_kernels.py [--reps N] [--only NAME] [--no-baseline]
+Columns: kusari (current kernels), baseline (kusari with the depthwise and col2im paths switched off, i.e. the
+kernels before them), torch; ratios are kusari / torch (lower is better; < 1 means kusari is faster). The three
+are timed interleaved so that machine load hits them alike.
 """
+import contextlib
 import argparse
 import time
 
@@ -13,6 +16,7 @@ import torch.nn.functional as F
 
 import kusari
 from kusari import ops
+from kusari.backend import numpy_conv as nc
 
 # name, input (N, H, W, C), kernel (kh, kw, C_in // groups or C_in for depthwise, C_out or multiplier),
 # strides, padding, kind
@@ -34,6 +38,22 @@ def bench(fn, reps):
     return best * 1e3
 
 
+@contextlib.contextmanager
+def baseline_kernels():
+    """numpy_conv as it was before the depthwise and col2im paths."""
+    saved = nc._use_depthwise, nc.BACKWARD_INPUT_PATH
+    nc._use_depthwise, nc.BACKWARD_INPUT_PATH = (lambda cin_g, groups: False), "dilate"
+    try:
+        yield
+    finally:
+        nc._use_depthwise, nc.BACKWARD_INPUT_PATH = saved
+
+
+def timed_baseline(fn, reps):
+    with baseline_kernels():
+        return bench(fn, reps)
+
+
 def tf_same(n, k, s):
     total = max((-(-n // s) - 1) * s + k - n, 0)
     return total // 2, total - total // 2
@@ -43,10 +63,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default=None, help="substring of a case name")
+    ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     print(f"torch threads: {torch.get_num_threads()}   times: best of {args.reps}, ms")
-    print(f"{'case':16s} {'part':8s} {'kusari':>8s} {'torch':>8s} {'kusari/torch':>13s}")
+    print(f"{'case':16s} {'part':8s} {'kusari':>8s} {'baseline':>9s} {'torch':>8s} {'kusari/torch':>13s} "
+          f"{'baseline/torch':>15s}")
     for name, x_shape, w_shape, s, padding, kind in CASES:
         if args.only and args.only not in name:
             continue
@@ -91,7 +113,12 @@ def main():
 
         for part, fk, ft in (("fwd", k_fwd, t_fwd), ("fwd+bwd", k_all, t_all)):
             a, b = bench(fk, args.reps), bench(ft, args.reps)
-            print(f"{name:16s} {part:8s} {a:8.2f} {b:8.2f} {a / b:13.2f}")
+            if args.no_baseline:
+                print(f"{name:16s} {part:8s} {a:8.2f} {'':>9s} {b:8.2f} {a / b:13.2f}")
+                continue
+            c = timed_baseline(fk, args.reps)
+            a, b = min(a, bench(fk, args.reps)), min(b, bench(ft, args.reps))   # second pass, interleaved
+            print(f"{name:16s} {part:8s} {a:8.2f} {c:9.2f} {b:8.2f} {a / b:13.2f} {c / b:15.2f}", flush=True)
 
 
 if __name__ == "__main__":

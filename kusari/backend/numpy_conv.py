@@ -9,8 +9,12 @@ Convs go by im2col: a strided window view of the padded input, copied once to
 a (rows, kernel * C_in) matrix, then one GEMM (batched over groups). When the
 output has fewer channels than the input (typical for the input gradient) a
 shift-add variant is cheaper: one GEMM of x with all kernel taps, then one
-shifted add per tap. Backward passes are convolutions too. Pooling loops over
-pool positions only. float16 is computed in float32 and cast back; other
+shifted add per tap. Depthwise convs (one input channel per group) skip the
+GEMM: an einsum contracts the window view directly (forward, filter grad),
+and the input grad adds gy * w[k] into strided windows per kernel tap.
+Backward passes are convolutions too, except the input gradient of a strided
+conv: one GEMM gy @ w^T then col2im (a strided add per kernel tap) instead of
+convolving a zero-dilated gy. Pooling loops over pool positions only. float16 is computed in float32 and cast back; other
 dtypes are kept.
 """
 import math

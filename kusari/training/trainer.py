@@ -141,9 +141,23 @@ class Trainer:
         self._loss_tracker.update_state(loss, sample_weight=_batch_size(y_pred))
         weights = self.trainable_weights
         if weights:
+            if not self.optimizer.built:
+                # slots for every weight that can train, frozen ones too: `layer.trainable = True` later needs no
+                # recompile (the optimizer only knows the variables it was built with)
+                self.optimizer.build(self._trainable_candidates())
             grads = grad(loss, weights, allow_unused=True)
             self.optimizer.apply(grads, weights)
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _trainable_candidates(self):
+        """The weights created trainable, frozen or not, in ``trainable_weights`` order."""
+        out, seen = [], set()
+        for layer in self._flatten_layers(include_self=True):
+            for w in layer._trainable_vars:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
 
     def test_step(self, data):
         x, y, sample_weight = adapters.unpack_x_y_sample_weight(data)

@@ -304,3 +304,22 @@ def test_pool_dtype(dtype):
             a = nc.avg_pool_forward(x, pool, s, pads)
             assert a.dtype == dtype
             assert nc.avg_pool_backward(a, x.shape, pool, s, pads).dtype == dtype
+
+
+@pytest.mark.parametrize("groups, cin, cout, s", [(4, 4, 8, 1), (4, 4, 4, 2), (1, 3, 4, 2), (2, 4, 6, 2)])
+def test_depthwise_and_col2im_float16(groups, cin, cout, s):
+    """The depthwise einsum / scatter and the col2im input gradient compute float16 in float32."""
+    x, w = rand(2, 7, 6, cin), rand(3, 3, cin // groups, cout)
+    pads = nc.padding_pairs("same", (7, 6), (3, 3), s)
+    y = nc.conv_forward(x, w, s, pads, 1, groups)
+    gy = rand(*y.shape)
+    h = np.float16
+    y16 = nc.conv_forward(x.astype(h), w.astype(h), s, pads, 1, groups)
+    gx16 = nc.conv_backward_input(gy.astype(h), w.astype(h), x.shape, s, pads, 1, groups)
+    gw16 = nc.conv_backward_filter(x.astype(h), gy.astype(h), w.shape, s, pads, 1, groups)
+    assert y16.dtype == gx16.dtype == gw16.dtype == h
+    np.testing.assert_allclose(y16, y, rtol=2e-2, atol=5e-2)
+    np.testing.assert_allclose(gx16, nc.conv_backward_input(gy, w, x.shape, s, pads, 1, groups),
+                               rtol=2e-2, atol=5e-2)
+    np.testing.assert_allclose(gw16, nc.conv_backward_filter(x, gy, w.shape, s, pads, 1, groups),
+                               rtol=2e-2, atol=1e-1)
