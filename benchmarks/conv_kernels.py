@@ -1,12 +1,15 @@
 """Time convolutions forward and forward + backward through the kusari ops (Tensor level, autograd included)
 against torch (CPU, same thread count), float32.
 
-Run: PYTHONPATH=. python benchmarks/conv_kernels.py [--reps N] [--only NAME] [--no-baseline]
-Columns: kusari (current kernels), baseline (kusari with the depthwise and col2im paths switched off, i.e. the
-kernels before them), torch; ratios are kusari / torch (lower is better; < 1 means kusari is faster). The three
-are timed interleaved so that machine load hits them alike.
+Run: PYTHONPATH=. python benchmarks/conv_kernels.py [--reps N] [--only NAME] [--baseline OLD_numpy_conv.py]
+Columns: kusari (current kernels), torch, kusari / torch (lower is better; < 1 means kusari is faster), and with
+``--baseline`` (another version of kusari/backend/numpy_conv.py, e.g.
+``git show HEAD:kusari/backend/numpy_conv.py > /tmp/old_conv.py``) the same ops run on those kernels. They are
+timed interleaved so that machine load hits them alike; on a busy machine, compare ratios from one run only.
 """
 import contextlib
+import importlib.util
+import sys
 import argparse
 import time
 
@@ -39,19 +42,22 @@ def bench(fn, reps):
 
 
 @contextlib.contextmanager
-def baseline_kernels():
-    """numpy_conv as it was before the depthwise and col2im paths."""
-    saved = nc._use_depthwise, nc.BACKWARD_INPUT_PATH
-    nc._use_depthwise, nc.BACKWARD_INPUT_PATH = (lambda cin_g, groups: False), "dilate"
+def kernels_from(module):
+    """Run the ops on another numpy_conv module (the backend imports it by name at each call)."""
+    import kusari.backend as pkg
+    saved = sys.modules["kusari.backend.numpy_conv"]
+    sys.modules["kusari.backend.numpy_conv"] = pkg.numpy_conv = module
     try:
         yield
     finally:
-        nc._use_depthwise, nc.BACKWARD_INPUT_PATH = saved
+        sys.modules["kusari.backend.numpy_conv"] = pkg.numpy_conv = saved
 
 
-def timed_baseline(fn, reps):
-    with baseline_kernels():
-        return bench(fn, reps)
+def load_module(path):
+    spec = importlib.util.spec_from_file_location("numpy_conv_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tf_same(n, k, s):
@@ -63,9 +69,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--only", default=None, help="substring of a case name")
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--baseline", default=None, help="path of another numpy_conv.py to time beside")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
+    base = load_module(args.baseline) if args.baseline else None
     print(f"torch threads: {torch.get_num_threads()}   times: best of {args.reps}, ms")
     print(f"{'case':16s} {'part':8s} {'kusari':>8s} {'baseline':>9s} {'torch':>8s} {'kusari/torch':>13s} "
           f"{'baseline/torch':>15s}")
@@ -113,10 +120,11 @@ def main():
 
         for part, fk, ft in (("fwd", k_fwd, t_fwd), ("fwd+bwd", k_all, t_all)):
             a, b = bench(fk, args.reps), bench(ft, args.reps)
-            if args.no_baseline:
-                print(f"{name:16s} {part:8s} {a:8.2f} {'':>9s} {b:8.2f} {a / b:13.2f}")
+            if base is None:
+                print(f"{name:16s} {part:8s} {a:8.2f} {'':>9s} {b:8.2f} {a / b:13.2f}", flush=True)
                 continue
-            c = timed_baseline(fk, args.reps)
+            with kernels_from(base):
+                c = bench(fk, args.reps)
             a, b = min(a, bench(fk, args.reps)), min(b, bench(ft, args.reps))   # second pass, interleaved
             print(f"{name:16s} {part:8s} {a:8.2f} {c:9.2f} {b:8.2f} {a / b:13.2f} {c / b:15.2f}", flush=True)
 

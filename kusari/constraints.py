@@ -39,7 +39,7 @@ class MaxNorm(Constraint):
 
 class NonNeg(Constraint):
     def __call__(self, w):
-        return w * ops.cast(w >= 0.0, w.dtype)
+        return ops.relu(w)
 
 
 class UnitNorm(Constraint):

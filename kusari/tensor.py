@@ -20,7 +20,7 @@ class Tensor:
     ``Tensor(data, dtype=None, requires_grad=False)``; Python floats become ``floatx()`` (float32), Python ints
     int32, arrays keep their dtype.
     """
-    __slots__ = ("data", "grad", "requires_grad", "creator", "output_index", "name", "_vc", "_hooks", "_keras_mask",
+    __slots__ = ("data", "grad", "requires_grad", "creator", "output_index", "name", "_vc", "_hooks", "_mask",
                  "__weakref__")
     __array_ufunc__ = None          # NumPy defers ``ndarray + Tensor`` to Tensor.__radd__
     __array_priority__ = 1000
@@ -140,6 +140,18 @@ class Tensor:
         return bool(self.item())
 
     __hash__ = object.__hash__
+
+    @property
+    def _keras_mask(self):
+        """The Keras-style mask carried by this tensor (``None`` if it has none)."""
+        try:
+            return self._mask
+        except AttributeError:
+            return None
+
+    @_keras_mask.setter
+    def _keras_mask(self, mask):
+        self._mask = mask
 
     def __repr__(self):
         body = repr(self.numpy()).replace("array(", "tensor(", 1)

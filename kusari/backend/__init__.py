@@ -9,9 +9,9 @@ import sys
 import types
 
 from kusari.backend.base import Backend
-from kusari.backend.registry import available, current, get, of, set_backend
+from kusari.backend.registry import available, current, get, installed, of, set_backend
 
-__all__ = ["Backend", "available", "current", "get", "of", "set_backend"]
+__all__ = ["Backend", "available", "current", "get", "installed", "of", "set_backend"]
 
 
 class _CallableModule(types.ModuleType):

@@ -16,6 +16,10 @@ class Backend:
     xp = None              # the array-API namespace
     array_types = ()       # isinstance(obj, array_types) -> obj is an array of this backend
 
+    def owns(self, array):
+        """Whether ``array`` is an array of this backend (on its device, for libraries with several)."""
+        return isinstance(array, self.array_types)
+
     # -- creation and conversion ------------------------------------------------------------------
     def asarray(self, data, dtype=None):
         """An array of this backend from ``data`` (nested lists, scalars, NumPy arrays, own arrays)."""

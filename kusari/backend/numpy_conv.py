@@ -180,17 +180,18 @@ def _shift_ranges(n, o, k, s, d, lo):
 
 
 def _conv_shift(x, w, strides, pads, dilation, groups):
-    """GEMM of every input pixel with every kernel tap (batched over taps and
-    groups), then a shifted add per tap. Padding is never materialised: taps
-    falling outside x are clipped."""
+    """GEMM of every input pixel with every kernel tap, then a shifted add per
+    tap. Padding is never materialised: taps falling outside x are clipped.
+    The taps are the GEMM's columns (one wide GEMM per group), not a batch of
+    K thin GEMMs: multi-threaded BLAS handles thin batched products badly."""
     nd = x.ndim - 2
     kernel, cin_g, cout = w.shape[:nd], w.shape[nd], w.shape[-1]
     G, cout_g, K = groups, cout // groups, math.prod(kernel)
     sp = x.shape[1:-1]
     out = conv_output_shape(sp, kernel, strides, pads, dilation)
     xg = x.reshape(-1, G, cin_g).transpose(1, 0, 2)     # (G, rows_in, Cin_g)
-    wk = w.reshape(K, cin_g, G, cout_g).transpose(0, 2, 1, 3)    # (K, G, Cin_g, Cout_g)
-    z = np.matmul(xg[None], wk).reshape((K, G, x.shape[0]) + sp + (cout_g,))
+    wk = w.reshape(K, cin_g, G, cout_g).transpose(2, 1, 0, 3).reshape(G, cin_g, K * cout_g)
+    z = np.matmul(xg, wk).reshape((G, x.shape[0]) + sp + (K, cout_g))
     y = np.zeros((G, x.shape[0]) + out + (cout_g,), z.dtype)
     ranges = [_shift_ranges(n, o, k, s, d, lo) for n, o, k, s, d, (lo, _)
               in zip(sp, out, kernel, strides, dilation, pads)]
@@ -199,7 +200,7 @@ def _conv_shift(x, w, strides, pads, dilation, groups):
         if any(r is None for r in rs):
             continue
         lead = (slice(None), slice(None))
-        y[lead + tuple(r[0] for r in rs)] += z[(p,) + lead + tuple(r[1] for r in rs)]
+        y[lead + tuple(r[0] for r in rs)] += z[lead + tuple(r[1] for r in rs) + (p,)]
     return np.moveaxis(y, 0, -2).reshape((x.shape[0],) + out + (cout,))
 
 
@@ -380,7 +381,7 @@ def conv_backward_filter(x, gy, w_shape, strides=1, padding=None, dilation=1, gr
     G, rows, K = cols.shape
     cout = w_shape[-1]
     if groups == 1:
-        gw = cols[0].T @ gy.reshape(rows, cout)
+        gw = np.ascontiguousarray(cols[0].T) @ gy.reshape(rows, cout)  # a strided .T view would miss BLAS
     else:
         g = gy.reshape(rows, G, cout // G).transpose(1, 0, 2)
         gw = np.matmul(cols.transpose(0, 2, 1), g)       # (G, K, Cout_g)

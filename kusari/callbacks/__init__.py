@@ -7,6 +7,7 @@
 >>> cbs.callbacks[0].history
 {'loss': [0.5]}
 """
+from kusari.callbacks.backup_and_restore import BackupAndRestore
 from kusari.callbacks.callback import Callback, CallbackList
 from kusari.callbacks.csv_logger import CSVLogger
 from kusari.callbacks.early_stopping import EarlyStopping
@@ -19,6 +20,6 @@ from kusari.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from kusari.callbacks.tensorboard import SummaryFileWriter, TensorBoard, create_file_writer
 from kusari.callbacks.terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
+__all__ = ["BackupAndRestore", "Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
            "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "SummaryFileWriter",
            "TensorBoard", "TerminateOnNaN", "create_file_writer"]

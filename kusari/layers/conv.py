@@ -14,6 +14,8 @@ Arguments, defaults, ``get_config`` keys, weight names, shapes and order follow 
 >>> layer(kusari.ops.ones((2, 5, 5, 3))).shape, layer.kernel.shape
 ((2, 5, 5, 4), (3, 3, 3, 4))
 """
+import operator
+
 from kusari import activations, config, constraints, initializers, ops, regularizers
 from kusari.layers.core import _constraint_config, _serialize
 from kusari.layers.layer import Layer
@@ -27,15 +29,25 @@ __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "
 
 # -- argument checks (Keras' messages, naming the layer) -----------------------------------------------------------
 
+def _int(v):
+    """``v`` as a Python int (NumPy integers too), or None if it is not an integer."""
+    if isinstance(v, bool):
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        return None
+
+
 def _tuple(value, rank, name, layer, allow_zero=False):
-    if isinstance(value, int) and not isinstance(value, bool):
-        t = (value,) * rank
+    if _int(value) is not None:
+        t = (_int(value),) * rank
     else:
         try:
-            t = tuple(value)
+            t = tuple(_int(v) for v in value)
         except TypeError:
             raise TypeError(f"{layer}: {name} must be an int or a tuple of {rank} ints, got {value!r}") from None
-        if len(t) != rank or not all(isinstance(v, int) and not isinstance(v, bool) for v in t):
+        if len(t) != rank or None in t:
             raise ValueError(f"{layer}: {name} must be an int or a tuple of {rank} ints, got {value!r}")
     lowest = 0 if allow_zero else 1
     if any(v < lowest for v in t):
@@ -59,9 +71,10 @@ def _data_format(data_format, layer):
 
 
 def _positive_int(value, name, layer):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    v = _int(value)
+    if v is None or v <= 0:
         raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
-    return value
+    return v
 
 
 def _spatial_axes(rank, data_format):

@@ -37,8 +37,10 @@ def reset_names():
 
 
 def snake_case(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    """Keras' to_snake_case: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
+    s = re.sub(r"\W+", "", name)
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", s)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 class _CallContext:
@@ -287,10 +289,9 @@ class Layer:
                 kwargs["training"] = ctx.training
         else:
             kwargs.pop("training", None)
-        if ("mask" in params) and kwargs.get("mask") is None and first is not None:
-            mask = _mask_of(first)
-            if mask is not None:
-                kwargs["mask"] = mask
+        previous_mask = _mask_of(first) if first is not None else None
+        if "mask" in params and kwargs.get("mask") is None and previous_mask is not None:
+            kwargs["mask"] = previous_mask
         if not self.built:
             self._build_from(args, kwargs)
         outer_training = ctx.training
@@ -304,15 +305,14 @@ class Layer:
         finally:
             ctx.depth -= 1
             ctx.training = outer_training
-        if self.activity_regularizer is not None:
+        if self.activity_regularizer is not None:  # Keras 3: the plain regularizer value, no division by batch
             for o in symbolic.flatten(outputs):
                 if isinstance(o, Tensor):
-                    self.add_loss(self.activity_regularizer(o) / o.shape[0] if o.ndim else
-                                  self.activity_regularizer(o))
+                    self.add_loss(self.activity_regularizer(o))
         if isinstance(outputs, Tensor):
             self._last_output_shape = outputs.shape
             if self.supports_masking and first is not None and getattr(outputs, "_keras_mask", None) is None:
-                mask = self.compute_mask(first, kwargs.get("mask"))
+                mask = self.compute_mask(first, kwargs.get("mask", previous_mask))
                 if mask is not None:
                     outputs._keras_mask = mask
         else:
@@ -377,6 +377,10 @@ class Layer:
                 finally:
                     _CallContext.hooks = saved_hooks
 
+        if has_free_dims and type(self).compute_output_shape is not Layer.compute_output_shape and args:
+            spec = self._symbolic_from_output_shape(args, kwargs)
+            if spec is not None:
+                return spec
         out = run(3)
         out2 = run(5) if has_free_dims else None
         flat = symbolic.flatten(out)
@@ -394,6 +398,27 @@ class Layer:
         self._inbound_nodes.append(node)
         it = iter(sym_outputs)
         return symbolic.map_structure(lambda _: next(it), out)
+
+    def _symbolic_from_output_shape(self, args, kwargs):
+        """Symbolic outputs from ``compute_output_shape`` (used when some input dims are unknown, where a run on
+        placeholder sizes could fail, e.g. a 5x5 kernel on a 3x3 placeholder)."""
+        in_shape = symbolic.map_structure(lambda t: t.shape if isinstance(t, SymbolicTensor) else None, args[0])
+        try:
+            if not self.built:
+                self._build_input_shape = in_shape
+                self.build(in_shape)
+                self.built = True
+            out_shape = self.compute_output_shape(in_shape)
+        except NotImplementedError:
+            return None
+        single = isinstance(out_shape, tuple) and all(d is None or isinstance(d, int) for d in out_shape)
+        shapes = [out_shape] if single else list(out_shape)
+        outs = [SymbolicTensor((None,) + tuple(sh)[1:], self.dtype, index=i) for i, sh in enumerate(shapes)]
+        node = Node(self, args, kwargs, outs)
+        for t in outs:
+            t.node = node
+        self._inbound_nodes.append(node)
+        return outs[0] if single else outs
 
     # -- functional-API facts --
     def _node_outputs(self, attr):

@@ -192,7 +192,7 @@ class LayerNormalization(_GammaBeta):
         self._add_gamma_beta(shape, gamma=self.scale or self.rms_scaling, beta=self.center and not self.rms_scaling)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         axes = self._axes(inputs.ndim)
         want = tuple(inputs.shape[a] for a in axes)
         have = self.gamma.shape if self.gamma is not None else self.beta.shape if self.beta is not None else want
@@ -263,7 +263,7 @@ class GroupNormalization(_GammaBeta):
         self._add_gamma_beta((dim,), gamma=self.scale, beta=self.center)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         ax = _axis_index(self.axis, inputs.ndim, self)
         c = inputs.shape[ax]
         g = self.groups
@@ -305,7 +305,7 @@ class UnitNormalization(Layer):
         self.axis = _axes_tuple(axis, "UnitNormalization")
         self.supports_masking = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         axis = self.axis if isinstance(self.axis, int) else tuple(self.axis)
         sq = ops.sum(inputs * inputs, axis=axis, keepdims=True)
         return inputs * ops.minimum(ops.rsqrt(ops.maximum(sq, 1e-24)), 1e12)

@@ -25,6 +25,7 @@ from kusari import activations, constraints, initializers, ops, regularizers
 from kusari.autograd.mode import no_grad
 from kusari.layers.core import _constraint_config, _serialize
 from kusari.layers.layer import Layer
+from kusari.ops.recurrent import lstm_cell
 from kusari.tensor import Tensor
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
@@ -256,6 +257,10 @@ class LSTMCell(_Cell):
 
     def _step(self, z, states, prep):
         h_tm1, c_tm1 = states[0], states[1]
+        if self._fusable():
+            # one autograd node per step (kusari.ops.recurrent.lstm_cell); same maths as below
+            h, c = lstm_cell(z, self._h_for_recurrence(h_tm1, prep), c_tm1, self.recurrent_kernel)
+            return h, [h, c]
         z = z + ops.matmul(self._h_for_recurrence(h_tm1, prep), self.recurrent_kernel)
         zi, zf, zc, zo = ops.split(z, 4, axis=1)
         i = self.recurrent_activation(zi)

@@ -48,7 +48,7 @@ class Dropout(Layer):
                              f"the rank of the input of shape {inputs.shape}")
         return tuple(d if s is None else s for s, d in zip(self.noise_shape, inputs.shape))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not training or self.rate == 0:
             return inputs
         if self.rate >= 1:              # Keras would divide by zero; everything is dropped
@@ -83,9 +83,9 @@ class _SpatialDropout(Dropout):
             return (b,) + ones + (inputs.shape[-1],)
         return (b, inputs.shape[1]) + ones
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         self._noise_shape(inputs)       # rank check in every mode
-        return super().call(inputs, training=training)
+        return super().call(inputs, training=training, mask=mask)
 
     def get_config(self):
         cfg = super().get_config()
@@ -148,7 +148,7 @@ class GaussianNoise(Layer):
         self.seed_generator = random.SeedGenerator(seed) if stddev > 0 else None
         self.supports_masking = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not training or self.stddev == 0:
             return inputs
         noise = random.normal(inputs.shape, stddev=self.stddev, dtype=inputs.dtype, seed=self.seed_generator)
@@ -176,7 +176,7 @@ class GaussianDropout(Layer):
         self.seed_generator = random.SeedGenerator(seed) if rate > 0 else None
         self.supports_masking = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not training or self.rate == 0:
             return inputs
         if self.rate >= 1:
@@ -207,7 +207,7 @@ class ActivityRegularization(Layer):
         self.activity_regularizer = regularizers.L1L2(l1=self.l1, l2=self.l2)
         self.supports_masking = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         return inputs
 
     def compute_output_shape(self, input_shape):

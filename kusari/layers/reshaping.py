@@ -168,7 +168,7 @@ class Permute(Layer):
         self.dims = dims
         self.supports_masking = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         if inputs.ndim != len(self.dims) + 1:
             raise ValueError(f"{self.name} (Permute): dims {self.dims} need a {len(self.dims) + 1}-D input, got "
                              f"shape {inputs.shape}")

@@ -21,10 +21,13 @@ from kusari.training.trainer import Trainer
 
 class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs)
-                             or (len(args) == 1 and "outputs" in kwargs)):
+        if len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs) or (len(args) == 1 and "outputs" in kwargs):
             from kusari.models.functional import Functional
-            return object.__new__(Functional)
+            if cls is Model:
+                return object.__new__(Functional)
+            if not issubclass(cls, Functional):
+                # Keras' `class Custom(Model): def train_step(...)` built as `Custom(inputs, outputs)`
+                return object.__new__(_functional_subclass(cls))
         return object.__new__(cls)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
@@ -75,7 +78,8 @@ class Model(Trainer, Layer):
 
     # -- saving (thin wrappers over kusari.saving) --
     def save(self, filepath, overwrite=True, include_optimizer=True):
-        """Save architecture, weights and optimizer state to a ``.kusari`` file (atomic write)."""
+        """Save architecture, weights, optimizer and random-generator state to a ``.kusari`` file, or a Keras 3
+        archive when ``filepath`` ends in ``.keras`` (atomic write either way)."""
         from kusari.saving import save_model
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
@@ -87,3 +91,16 @@ class Model(Trainer, Layer):
     def load_weights(self, filepath, skip_mismatch=False, by_name=False):
         from kusari.saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """``cls`` with ``Functional`` after it in the MRO: the subclass's methods (train_step, compile, …) win, the
+    graph's ``__init__``/``call`` come from ``Functional`` unless the subclass defines them."""
+    from kusari.models.functional import Functional
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]

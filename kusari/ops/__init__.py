@@ -9,7 +9,7 @@ Each family module lists its public functions in ``__all__``; this package re-ex
 from kusari.ops import arithmetic, linalg, reduce, shape, unary
 
 _FAMILIES = [arithmetic, unary, reduce, shape, linalg]
-for _family_name in ("indexing", "nn", "conv", "pool", "normalization", "loss", "creation", "random"):
+for _family_name in ("indexing", "nn", "conv", "pool", "normalization", "loss", "creation", "random", "recurrent"):
     try:
         _FAMILIES.append(__import__(f"kusari.ops.{_family_name}", fromlist=["__all__"]))
     except ModuleNotFoundError as _e:  # a family not written yet

@@ -24,6 +24,7 @@ from kusari.saving import serialization
 FORMAT_VERSION = 1
 CONFIG, METADATA, WEIGHTS, OPTIMIZER = "config.json", "metadata.json", "model.weights.safetensors", \
     "optimizer.safetensors"
+STATE = "state.json"   # random-generator states (and, for backups, the epoch): what an exact resume needs
 
 
 class ModelFileError(ValueError):
@@ -88,12 +89,26 @@ def _assign_all(variables, order, arrays, where, skip_mismatch=False, by_name=Fa
 
 # -- whole models ---------------------------------------------------------------------------------------------------
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Write ``model`` to ``filepath`` (a ``.kusari`` zip), atomically."""
+def save_model(model, filepath, overwrite=True, include_optimizer=True, _extra_state=None):
+    """Write ``model`` to ``filepath``, atomically: a ``.kusari`` zip, or a Keras 3 archive for ``.keras``.
+
+    The ``.kusari`` file also holds the random-generator states (the trainer's data-order generator, the global
+    ``kusari.random`` generator, the layers' ``SeedGenerator``s), so that ``fit`` goes on exactly after a load.
+
+    >>> import os, tempfile, kusari
+    >>> model = kusari.Sequential([kusari.Input((2,)), kusari.layers.Dense(1)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.kusari")
+    >>> kusari.saving.save_model(model, path)
+    >>> sorted(__import__("zipfile").ZipFile(path).namelist())
+    ['config.json', 'metadata.json', 'model.weights.safetensors', 'state.json']
+    """
     from kusari import __version__, backend
     filepath = os.fspath(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it")
+    if filepath.endswith(".keras"):
+        from kusari.saving import keras_format
+        return keras_format.save_keras(model, filepath)
     config = {"model": serialization.serialize(model), "compile_config": _compile_config(model)}
     metadata = {"format": "kusari", "format_version": FORMAT_VERSION, "kusari_version": __version__,
                 "backend": backend.current().name, "date_saved": datetime.datetime.now().isoformat(timespec="seconds")}
@@ -105,6 +120,60 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             opt = getattr(model, "optimizer", None)
             if include_optimizer and opt is not None and getattr(opt, "built", False):
                 z.writestr(OPTIMIZER, _to_bytes(opt.variables))
+            z.writestr(STATE, json.dumps(dict(_rng_states(model), **(_extra_state or {}))))
+
+
+# -- random-generator states (exact resume) -------------------------------------------------------------------------
+
+def _layer_seed_generators(model):
+    """``(index in model._flatten_layers(), layer, attribute, SeedGenerator)`` for every layer attribute holding a
+    SeedGenerator (Dropout's ``seed_generator``, a recurrent layer's ``_seed_generator``…): found by looking, so
+    layers need no saving hook."""
+    from kusari.random import SeedGenerator
+    out = []
+    for i, layer in enumerate(model._flatten_layers()):
+        for attr, value in sorted(vars(layer).items()):
+            if isinstance(value, SeedGenerator):
+                out.append((i, layer, attr, value))
+    return out
+
+
+def _rng_states(model):
+    from kusari import random
+    permuter = getattr(model, "_permuter", None)
+    return {"global_seed_generator": random._global.state if random._global is not None else None,
+            "data_order": permuter.state if permuter is not None else None,
+            "layer_seed_generators": [{"layer_index": i, "layer": layer.name, "attribute": attr, "state": gen.state}
+                                      for i, layer, attr, gen in _layer_seed_generators(model)]}
+
+
+def _restore_rng_states(model, state, where):
+    """Put the generator states back: the global one, the trainer's data order, and each layer's (matched by the
+    layer's position in the model, so a model rebuilt by the same code with other auto-generated names works)."""
+    from kusari import random
+    from kusari.random import SeedGenerator
+    if state.get("global_seed_generator") is not None:
+        g = SeedGenerator(state["global_seed_generator"]["seed"])
+        g.set_state(state["global_seed_generator"])
+        random._global = g
+    if state.get("data_order") is not None and hasattr(model, "_data_permuter"):
+        from kusari.training.trainer import _Permuter
+        model._permuter = _Permuter(0)
+        model._permuter.set_state(state["data_order"])
+    layers = model._flatten_layers()
+    for item in state.get("layer_seed_generators", []):
+        i, attr, gen_state = item["layer_index"], item["attribute"], item["state"]
+        if i >= len(layers) or not hasattr(layers[i], attr):
+            raise ModelFileError(f"{where}: a random generator belongs to layer {item['layer']!r} (attribute "
+                                 f"{attr!r}, position {i}), which this model lacks")
+        layer = layers[i]
+        gen = getattr(layer, attr)
+        if gen is None:            # created lazily on first use: create it now
+            gen = SeedGenerator(gen_state["seed"])
+            object.__setattr__(layer, attr, gen)
+        elif not isinstance(gen, SeedGenerator):
+            raise ModelFileError(f"{where}: layer {layer.name!r} attribute {attr!r} is not a SeedGenerator")
+        gen.set_state(gen_state)
 
 
 def _compile_config(model):
@@ -124,7 +193,16 @@ def _compile_config(model):
         return {"class_name": type(x).__name__, "config": x.get_config()} if hasattr(x, "get_config") else name
     return {"optimizer": optimizers.serialize(opt), "loss": plain(model.loss),
             "metrics": plain(model._compile_metrics.specs) if model._compile_metrics else None,
-            "loss_weights": list(model._compile_loss.weights) if model._compile_loss else None}
+            "loss_weights": _loss_weights(model._compile_loss)}
+
+
+def _loss_weights(compile_loss):
+    """What ``compile(loss_weights=...)`` needs to rebuild the same weights: None, a scalar for one output, or a
+    list."""
+    if compile_loss is None or all(w == 1.0 for w in compile_loss.weights):
+        return None
+    weights = list(compile_loss.weights)
+    return weights[0] if len(weights) == 1 else weights
 
 
 def _open(filepath):
@@ -165,16 +243,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         return keras_format.load_keras(filepath, custom_objects=custom_objects, compile=compile,
                                        safe_mode=safe_mode)
     with _open(filepath) as z:
-        metadata = json.loads(_read(z, METADATA, filepath))
+        metadata = _json(z, METADATA, filepath)
+        if metadata.get("format") not in (None, "kusari"):
+            raise ModelFileError(f"{filepath}: entry {METADATA!r} says format {metadata.get('format')!r}, "
+                                 "not a kusari model")
         if metadata.get("format_version", 0) > FORMAT_VERSION:
             raise ModelFileError(f"{filepath}: written by kusari {metadata.get('kusari_version')} in format "
                                  f"version {metadata['format_version']}; this kusari reads up to "
                                  f"{FORMAT_VERSION} — upgrade kusari")
-        config = json.loads(_read(z, CONFIG, filepath))
+        config = _json(z, CONFIG, filepath)
+        if "model" not in config:
+            raise ModelFileError(f"{filepath}: entry {CONFIG!r} has no 'model' key")
         try:
             model = serialization.deserialize(config["model"], custom_objects, safe_mode)
-        except (ValueError, TypeError) as e:
-            raise type(e)(f"{filepath}: {e}") from e
+        except (ValueError, TypeError, KeyError) as e:
+            raise type(e)(f"{filepath}: entry {CONFIG!r}: {e}") from e
         order, arrays = _from_bytes(_read(z, WEIGHTS, filepath), f"{filepath}:{WEIGHTS}")
         _assign_all(model.weights, order, arrays, f"{filepath}:{WEIGHTS}")
         cc = config.get("compile_config")
@@ -182,10 +265,47 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             _compile_from_config(model, cc)
             opt_bytes = _read(z, OPTIMIZER, filepath, required=False)
             if opt_bytes is not None:
-                model.optimizer.build(model.trainable_weights)
+                model.optimizer.build(model._trainable_candidates())   # as train_step builds it
                 o_order, o_arrays = _from_bytes(opt_bytes, f"{filepath}:{OPTIMIZER}")
                 _assign_all(model.optimizer.variables, o_order, o_arrays, f"{filepath}:{OPTIMIZER}")
+        state = _read(z, STATE, filepath, required=False)
+        if state is not None:
+            _restore_rng_states(model, _json(z, STATE, filepath), f"{filepath}:{STATE}")
     return model
+
+
+def _json(z, name, filepath):
+    try:
+        value = json.loads(_read(z, name, filepath))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelFileError(f"{filepath}: entry {name!r} is not valid JSON ({e})") from e
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{filepath}: entry {name!r} is not a JSON object")
+    return value
+
+
+def _save_checkpoint(model, filepath, training_state):
+    """A ``.kusari`` file with ``training_state`` (e.g. ``{"epoch": 3}``) beside the generator states."""
+    save_model(model, filepath, _extra_state={"training": training_state})
+
+
+def _restore_checkpoint(model, filepath):
+    """Load weights, optimizer state and generator states from a ``.kusari`` file into the existing (built,
+    compiled) ``model``; returns the file's ``training`` state dict."""
+    filepath = os.fspath(filepath)
+    with _open(filepath) as z:
+        order, arrays = _from_bytes(_read(z, WEIGHTS, filepath), f"{filepath}:{WEIGHTS}")
+        _assign_all(model.weights, order, arrays, f"{filepath}:{WEIGHTS}")
+        opt_bytes = _read(z, OPTIMIZER, filepath, required=False)
+        opt = getattr(model, "optimizer", None)
+        if opt_bytes is not None and opt is not None:
+            if not getattr(opt, "built", False):
+                opt.build(model.trainable_weights)
+            o_order, o_arrays = _from_bytes(opt_bytes, f"{filepath}:{OPTIMIZER}")
+            _assign_all(opt.variables, o_order, o_arrays, f"{filepath}:{OPTIMIZER}")
+        state = _json(z, STATE, filepath)
+        _restore_rng_states(model, state, f"{filepath}:{STATE}")
+    return state.get("training") or {}
 
 
 def _compile_from_config(model, cc):
@@ -212,10 +332,21 @@ def _revive(x):
 # -- weights only ---------------------------------------------------------------------------------------------------
 
 def save_weights(model, filepath, overwrite=True):
-    """Write the weights (``.weights.safetensors``), atomically."""
+    """Write the weights (``.weights.safetensors``; ``.weights.h5`` writes Keras 3's layout), atomically.
+
+    >>> import os, tempfile, kusari
+    >>> model = kusari.Sequential([kusari.Input((2,)), kusari.layers.Dense(1)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.safetensors")
+    >>> model.save_weights(path)
+    >>> model.load_weights(path)
+    """
     filepath = os.fspath(filepath)
+    if filepath.endswith(".weights.h5"):
+        from kusari.saving import keras_format
+        return keras_format.save_weights_h5(model, filepath, overwrite=overwrite)
     if not filepath.endswith(".weights.safetensors"):
-        raise ValueError(f"save_weights: the file name must end in .weights.safetensors, got {filepath!r}")
+        raise ValueError(f"save_weights: the file name must end in .weights.safetensors (or .weights.h5 for "
+                         f"Keras), got {filepath!r}")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it")
     with atomic_write(filepath, "wb") as f:
@@ -223,7 +354,10 @@ def save_weights(model, filepath, overwrite=True):
 
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False):
-    """Load weights saved by ``save_weights`` (by order, or ``by_name`` using weight paths)."""
+    """Load weights saved by ``save_weights`` (by order, or ``by_name`` using weight paths), from a ``.kusari``
+    model file, or from Keras ``.weights.h5`` / legacy Keras 2 ``.h5`` files.
+
+    With ``skip_mismatch`` weights whose shape (or, by name, whose key) does not match are left as they are."""
     filepath = os.fspath(filepath)
     if filepath.endswith(".kusari"):
         with _open(filepath) as z:
@@ -231,7 +365,7 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
         where = f"{filepath}:{WEIGHTS}"
     elif filepath.endswith(".h5") or filepath.endswith(".weights.h5"):
         from kusari.saving import keras_format
-        return keras_format.load_weights_h5(model, filepath, skip_mismatch=skip_mismatch)
+        return keras_format.load_weights_h5(model, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
     else:
         if not os.path.exists(filepath):
             raise FileNotFoundError(f"no weights file at {filepath}")

@@ -3,8 +3,8 @@ call, gradient check (float64 finite differences), and a training step that chan
 
 >>> from kusari import layers
 >>> from kusari.testing.layer_test import run_layer_test
->>> run_layer_test(layers.Dense, {"units": 3}, input_shape=(2, 4), expected_output_shape=(2, 3),
-...                expected_num_trainable_weights=2)
+>>> _ = run_layer_test(layers.Dense, {"units": 3}, input_shape=(2, 4), expected_output_shape=(2, 3),
+...                    expected_num_trainable_weights=2)
 """
 import numpy as np
 
@@ -55,12 +55,10 @@ def run_layer_test(layer_cls, init_kwargs=None, input_shape=None, input_dtype="f
     clone = layer_cls.from_config(config)
     assert clone.get_config() == {**config, "name": clone.name} or clone.get_config() == config, \
         f"{layer_cls.__name__}: get_config/from_config round trip changed the config"
-    out_ref = layer(_tensors(inputs), training=False, **call_kwargs) if _takes_training(layer) else \
-        layer(_tensors(inputs), **call_kwargs)
+    out_ref = layer(_tensors(inputs), **_inference(layer, call_kwargs))
     clone(_tensors(inputs), **call_kwargs)
     clone.set_weights(layer.get_weights())
-    out_clone = clone(_tensors(inputs), training=False, **call_kwargs) if _takes_training(clone) else \
-        clone(_tensors(inputs), **call_kwargs)
+    out_clone = clone(_tensors(inputs), **_inference(clone, call_kwargs))
     for a, b in zip(_flat(out_ref), _flat(out_clone)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6,
                                    err_msg=f"{layer_cls.__name__}: clone with copied weights differs")
@@ -131,7 +129,8 @@ def _weights_call(layer, params, ws, g_in, inputs, call_kwargs):
 
 
 def _inference(layer, call_kwargs):
-    if _takes_training(layer) and "training" not in call_kwargs:
+    """``call_kwargs`` with ``training=False`` for layers whose call takes it (the caller's value is overridden)."""
+    if _takes_training(layer):
         return {**call_kwargs, "training": False}
     return call_kwargs
 

@@ -32,6 +32,14 @@ class _Permuter:
     def permutation(self, n):
         return self.backend.to_numpy(self.backend.permutation(self.gen, n))
 
+    @property
+    def state(self):
+        """The generator's state (JSON-serialisable); saved in model files so a resumed fit sees the same order."""
+        return self.backend.rng_state(self.gen)
+
+    def set_state(self, state):
+        self.backend.set_rng_state(self.gen, state)
+
 
 class Trainer:
     def _init_trainer(self):
@@ -45,6 +53,7 @@ class Trainer:
         self._loss_tracker = None
         self._output_loss_trackers = []
         self._permuter = None
+        self._initial_epoch = None   # set by a callback (BackupAndRestore) in on_train_begin to resume a fit
 
     # -- compile --
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -200,8 +209,11 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
             steps=data.steps)
         self.stop_training = False
-        permuter = self._data_permuter()
+        self._initial_epoch = None
         cbs.on_train_begin()
+        if self._initial_epoch is not None:   # a callback restored a checkpoint and says where to go on
+            initial_epoch, self._initial_epoch = self._initial_epoch, None
+        permuter = self._data_permuter()      # after on_train_begin: a restore may have replaced it
         logs = {}
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):

@@ -393,18 +393,12 @@ def test_mnist_cnn_shapes_and_param_counts_match_keras():
     np.testing.assert_allclose(y.numpy().sum(axis=1), 1.0, rtol=1e-5)
 
 
-# -- known gaps in the Layer base (xfail until fixed there) --------------------------------------------------------
-
-@pytest.mark.xfail(reason="Layer base snake_case splits digits ('conv2_d'); Keras' to_snake_case gives 'conv2d'",
-                   strict=False)
 def test_default_names_match_keras():
     kusari.utils.clear_session()
     assert layers.Conv2D(2, 3).name == "conv2d"
     assert layers.DepthwiseConv2D(3).name == "depthwise_conv2d"
 
 
-@pytest.mark.xfail(reason="Layer base's symbolic call fills unknown spatial dims with 3 and 5; a 5x5 'valid' "
-                          "kernel cannot run on 3x3", strict=False)
 def test_symbolic_call_with_unknown_spatial_dims_and_large_kernel():
     y = layers.Conv2D(4, 5)(kusari.Input((None, None, 3)))
     assert y.shape == (None, None, None, 4)

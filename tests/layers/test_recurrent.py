@@ -428,3 +428,32 @@ def test_in_sequential_model_learns_sign_of_sum():
     yt = (xt.sum(axis=(1, 2)) > 0)
     acc = ((model.predict(xt, verbose=0)[:, 0] > 0.5) == yt).mean()
     assert acc > 0.9, acc
+
+
+# -- the fused LSTM step (kusari.ops.recurrent.lstm_cell) ---------------------------------------------------------
+
+def test_fused_lstm_step_gradients_and_double_backprop():
+    from kusari.autograd.gradcheck import gradcheck, gradgradcheck
+    from kusari.ops.recurrent import lstm_cell
+    rng = np.random.default_rng(0)
+    ins = [kusari.tensor(rng.normal(size=s), requires_grad=True) for s in [(2, 12), (2, 3), (2, 3), (3, 12)]]
+    assert gradcheck(lstm_cell, ins)
+    assert gradgradcheck(lstm_cell, ins)
+    with pytest.raises(ValueError, match="lstm_cell"):
+        lstm_cell(ins[0], ins[1], ins[2], ins[3][:, :8])
+
+
+def test_fused_lstm_equals_unfused(monkeypatch):
+    x = _x((2, 4, 3))
+    lstm = layers.LSTM(5, return_sequences=True, dtype="float64")
+    lstm(kusari.tensor(x))
+    lstm.cell.bias.assign(np.random.default_rng(9).normal(size=20))
+
+    def run():
+        xt = kusari.tensor(x, requires_grad=True)
+        out = lstm(xt)
+        return [out.numpy()] + [g.numpy() for g in kusari.grad((out * out).sum(), [xt] + lstm.weights)]
+    fused = run()
+    monkeypatch.setattr(layers.LSTMCell, "_fusable", lambda self: False)
+    for a, b in zip(fused, run()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)

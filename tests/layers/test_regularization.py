@@ -142,3 +142,5 @@ def test_masks_pass_through():
     x._keras_mask = kusari.tensor([[True, False, True], [True, True, False]])
     for layer in (layers.Dropout(0.5), layers.GaussianNoise(0.1)):
         assert layer(x, training=True)._keras_mask.tolist() == x._keras_mask.tolist()
+    ar = layers.ActivityRegularization(l1=0.1)
+    assert ar(x)._keras_mask.tolist() == x._keras_mask.tolist()
