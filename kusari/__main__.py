@@ -13,7 +13,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "demo":
         from kusari.demo import run
-        return run(epochs=args.epochs, quick=args.quick, out=args.out)
+        run(epochs=args.epochs, quick=args.quick, out=args.out)
+        return 0
     parser.print_help()
     return 0
 

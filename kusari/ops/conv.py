@@ -19,6 +19,8 @@ Each is bilinear in its two inputs, and the backward of each is written with the
 >>> ops.conv(x, kusari.tensor([[[1.0]], [[-1.0]]])).numpy().ravel().tolist()
 [-1.0, -1.0, -1.0]
 """
+import operator
+
 from kusari import config, dtypes
 from kusari.autograd.function import Function
 from kusari.ops.convert import B, as_tensor, pair
@@ -31,11 +33,11 @@ __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
 
 def normalize_tuple(value, n, name, op):
     """``value`` (an int or a sequence of ``n`` ints, each >= 1) as a tuple of ``n`` ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        t = (value,) * n
+    if hasattr(value, "__index__") and not isinstance(value, bool):
+        t = (operator.index(value),) * n
     else:
         try:
-            t = tuple(int(v) for v in value)
+            t = tuple(operator.index(v) for v in value)
         except TypeError:
             raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
         if len(t) != n:
@@ -201,6 +203,11 @@ class ConvBackwardFilter(Function):
         return gx, ggy
 
 
+class ConvTranspose(ConvBackwardInput):
+    """``conv_transpose(x, w)``: the input gradient of the conv with kernel w, applied to x (its own name in
+    graphs; forward and backward are ConvBackwardInput's)."""
+
+
 # -- wrappers -----------------------------------------------------------------------------------------------------
 
 def _operands(x, w):
@@ -299,7 +306,7 @@ def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None
                 for n, k, s, d, (lo, hi) in zip(x.shape[1:-1], kernel, strides, dilation, tpads))
     if any(o < 1 for o in out):
         raise ValueError(f"{op}: output spatial shape {out} is empty (inputs {x.shape}, kernel {w.shape})")
-    y = ConvBackwardInput((x.shape[0],) + out + (w.shape[-2],), strides, fwd, dilation, 1)(x, w)
+    y = ConvTranspose((x.shape[0],) + out + (w.shape[-2],), strides, fwd, dilation, 1)(x, w)
     return from_channels_last(y, fmt)
 
 

@@ -260,3 +260,18 @@ def test_third_order_conv():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_numpy_int_arguments_and_tuple_args():
+    x, w = kusari.tensor(rand(1, 7, 7, 2)), kusari.tensor(rand(3, 3, 2, 2))
+    a = ops.conv(x, w, strides=np.int64(2), padding="SAME", dilation_rate=[1, np.int32(1)])
+    b = ops.conv(x, w, strides=(2, 2), padding="same")
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(TypeError, match="strides must be an int or a tuple"):
+        ops.conv(x, w, strides=1.5)
+
+
+def test_graph_names():
+    x = kusari.tensor(rand(1, 4, 4, 2), requires_grad=True)
+    assert ops.conv(x, rand(3, 3, 2, 2)).grad_fn.name == "Conv"
+    assert ops.conv_transpose(x, rand(3, 3, 2, 2), 2).grad_fn.name == "ConvTranspose"
