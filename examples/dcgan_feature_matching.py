@@ -128,7 +128,8 @@ def main(quick=False, log_dir="logs_dcgan", verbose=1):
         kusari.callbacks.TensorBoard(log_dir),
         kusari.callbacks.ModelCheckpoint(f"{log_dir}/gan.weights.safetensors", monitor="g_loss",
                                          save_best_only=True, save_weights_only=True),
-        kusari.callbacks.EarlyStopping(monitor="g_loss", patience=3),
+        # the feature-matching loss is a moving target (D's features change too): stop only after a long plateau
+        kusari.callbacks.EarlyStopping(monitor="g_loss", patience=8),
     ]
     history = gan.fit(x, batch_size=32 if quick else 64, epochs=2 if quick else 15, callbacks=callbacks,
                       verbose=verbose)

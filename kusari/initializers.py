@@ -16,9 +16,17 @@ def _random():
     return random
 
 
-def compute_fans(shape):
-    """(fan_in, fan_out) as Keras computes them: kernels (*k, in, out) multiply by the receptive field."""
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """(fan_in, fan_out) as Keras computes them: kernels (*k, in, out) multiply by the receptive field; with
+    ``input_axes`` and ``output_axes`` (Keras 3.12+), the products of those axes' sizes."""
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        fan_in = fan_out = 1
+        for axis in input_axes:
+            fan_in *= shape[axis]
+        for axis in output_axes:
+            fan_out *= shape[axis]
+        return int(fan_in), int(fan_out)
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -120,8 +128,14 @@ class TruncatedNormal(_Seeded):
 class VarianceScaling(_Seeded):
     """Samples with variance ``scale / n`` where n is fan_in, fan_out or their average."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        if (input_axes is None) != (output_axes is None):
+            raise ValueError(f"{type(self).__name__}: give both input_axes and output_axes or neither, got "
+                             f"input_axes={input_axes!r}, output_axes={output_axes!r}")
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -132,7 +146,7 @@ class VarianceScaling(_Seeded):
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None):
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         r, dt, shape = _random(), _dtype(dtype), tuple(shape)
@@ -146,16 +160,24 @@ class VarianceScaling(_Seeded):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                **super().get_config()}
+                **super().get_config(), **self._axes_config()}
+
+    def _axes_config(self):
+        # Keras 3.12+ writes input_axes/output_axes always; kusari only when set, so configs stay loadable by
+        # earlier Keras 3 releases.
+        if self.input_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _variance_scaling(name, scale, mode, distribution):
     class Fixed(VarianceScaling):
-        def __init__(self, seed=None):
-            super().__init__(scale, mode, distribution, seed)
+        def __init__(self, seed=None, input_axes=None, output_axes=None):
+            super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
         def get_config(self):
-            return {"seed": self.seed if isinstance(self.seed, int) or self.seed is None else None}
+            return {"seed": self.seed if isinstance(self.seed, int) or self.seed is None else None,
+                    **self._axes_config()}
     Fixed.__name__ = Fixed.__qualname__ = name
     Fixed.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
     return Fixed

@@ -30,8 +30,7 @@ class SeedGenerator:
 
     def __init__(self, seed=None, name=None):
         if seed is None:
-            import os
-            seed = int.from_bytes(os.urandom(4), "little")
+            seed = _fresh_seed()
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"SeedGenerator: seed must be a non-negative int or None, got {seed!r}")
         self.seed = seed
@@ -56,6 +55,17 @@ class SeedGenerator:
 
 
 _global = None
+
+
+def _fresh_seed():
+    """A seed for ``SeedGenerator(None)``: drawn from the global generator once one is set (so
+    ``set_seed``/``kusari.utils.set_random_seed`` make seedless layers reproducible), else from Python's ``random``
+    (which ``set_random_seed`` also seeds), as Keras does."""
+    if _global is not None and _global.backend is _backend.current():
+        return int(_global.backend.to_numpy(_global.backend.randint(_global.generator, (), 0, 2 ** 31 - 1,
+                                                                      "int64")))
+    import random as _py_random
+    return _py_random.randint(1, 2 ** 31 - 1)
 
 
 def set_seed(seed):

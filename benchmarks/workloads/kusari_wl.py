@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import batches, data, emit, init_weights, now, parse_args  # noqa: E402
+from common import D_MODEL, FF, HEADS, SEQ, batches, data, emit, init_weights, now, parse_args  # noqa: E402
 
 import kusari  # noqa: E402
 from kusari import layers as L  # noqa: E402
@@ -24,7 +24,15 @@ def build(model):
                                   L.Dense(64, activation="relu"), L.Dense(10)])
     if model == "lstm":
         return models.Sequential([L.Input((28, 28)), L.LSTM(128), L.Dense(10)])
-    raise NotImplementedError(model)
+    inp = L.Input((SEQ, D_MODEL))
+    h = inp
+    for _ in range(2):
+        a = L.MultiHeadAttention(HEADS, D_MODEL // HEADS)(h, h)
+        h = L.LayerNormalization()(h + a)
+        f = L.Dense(D_MODEL)(L.Dense(FF, activation="relu")(h))
+        h = L.LayerNormalization()(h + f)
+    out = L.Dense(10)(L.GlobalAveragePooling1D()(h))
+    return models.Model(inp, out)
 
 
 def skip_reason(model):
@@ -44,7 +52,11 @@ def main():
         return
     x, y, source = data(args.model, args.batch, max(args.steps, args.warmup))
     model = build(args.model)
-    model.set_weights(init_weights(args.model))
+    note = ""
+    if args.model == "transformer":
+        note = "kusari's own initialisation"
+    else:
+        model.set_weights(init_weights(args.model))
     opt = optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
     loss_fn = kusari.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=opt, loss=loss_fn)
@@ -84,7 +96,7 @@ def main():
         elapsed = now() - t0
     loss_after = model.test_on_batch(x0, y0)
     emit("kusari", args, source=source, first_step_s=first, elapsed_s=elapsed, loss_before=loss_before,
-         loss_after=loss_after)
+         loss_after=loss_after, note=note)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,11 @@ class Backend:
         library mutates in place, a new array where it can't)."""
         raise NotImplementedError
 
+    def getitem(self, x, index):
+        """``x[index]`` with NumPy's rules (ints, slices of any step, None, ..., integer arrays; boolean masks
+        arrive already expanded to integer arrays)."""
+        raise NotImplementedError
+
     def setitem(self, dst, index, src):
         """``dst[index] = src``; returns the resulting array, like ``assign``."""
         raise NotImplementedError

@@ -22,6 +22,7 @@ _DTYPES.update(_EXTRA_DTYPES)
 _NAMES = {dt: name for name, dt in _DTYPES.items()}
 _SQRT_PI = math.sqrt(math.pi)
 _erf64 = np.frompyfunc(math.erf, 1, 1)
+_EINSUM_PATHS = {}  # (subscripts, shapes...) -> contraction path for np.einsum(optimize=path)
 
 
 def _erf_approx(x):
@@ -83,6 +84,9 @@ class NumpyBackend(Backend):
         np.copyto(dst, src, casting="unsafe")
         return dst
 
+    def getitem(self, x, index):
+        return x[index]
+
     def setitem(self, dst, index, src):
         dst[index] = src
         return dst
@@ -100,7 +104,18 @@ class NumpyBackend(Backend):
         return np.pad(x, pairs, mode=mode)
 
     def einsum(self, subscripts, *operands):
-        return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
+        # NumPy's plain einsum loops in C without BLAS: a 2-operand contraction of attention-sized arrays is ~10x
+        # slower than the tensordot/matmul that ``optimize`` picks. Tiny operands skip the path search (its cost
+        # exceeds the contraction's); the path is cached per subscripts and shapes.
+        if len(operands) == 2 and operands[0].size * operands[1].size < 1 << 16:
+            return np.einsum(subscripts, *operands)
+        key = (subscripts,) + tuple(o.shape for o in operands)
+        path = _EINSUM_PATHS.get(key)
+        if path is None:
+            if len(_EINSUM_PATHS) > 4096:
+                _EINSUM_PATHS.clear()
+            path = _EINSUM_PATHS[key] = np.einsum_path(subscripts, *operands, optimize="greedy")[0]
+        return np.einsum(subscripts, *operands, optimize=path)
 
     def take_along_axis(self, x, indices, axis):
         return np.take_along_axis(x, indices, axis)

@@ -105,6 +105,7 @@ class _TorchNamespace:
         self.less, self.less_equal, self.greater, self.greater_equal = torch.lt, torch.le, torch.gt, torch.ge
         self.add, self.subtract, self.multiply, self.divide = torch.add, torch.sub, torch.mul, torch.div
         self.pow, self.power = torch.pow, torch.pow
+        self.where = _where
         self.maximum = _binary_tensor(torch.maximum)
         self.minimum = _binary_tensor(torch.minimum)
         self.sum = _reducer(torch.sum)
@@ -280,6 +281,14 @@ class _TorchNamespace:
         raise NotImplementedError(kind)
 
 
+def _where(condition, x1, x2):
+    """torch.where; two Python-number branches become float64/int64 like NumPy (torch would use float32)."""
+    if not isinstance(x1, torch.Tensor) and not isinstance(x2, torch.Tensor):
+        dt = torch.float64 if isinstance(x1, float) or isinstance(x2, float) else torch.int64
+        x1 = torch.as_tensor(x1, dtype=dt, device=condition.device)
+    return torch.where(condition, x1, x2)
+
+
 def _shape(shape):
     return (shape,) if isinstance(shape, int) else tuple(shape)
 
@@ -372,9 +381,26 @@ class TorchBackend(Backend):
         dst.copy_(src)
         return dst
 
+    def getitem(self, x, index):
+        index = _index(index)
+        if _has_negative_step(index):
+            x, index = _flip_negative_steps(x, index)
+        return x[index]
+
     def setitem(self, dst, index, src):
-        dst[_index(index)] = src if isinstance(src, torch.Tensor) or isinstance(src, (int, float, bool)) \
-            else self.asarray(src, dst.dtype)
+        if not isinstance(src, (torch.Tensor, int, float, bool)):
+            src = self.asarray(src, dst.dtype)
+        index = _index(index)
+        if _has_negative_step(index):
+            # torch slices only step forward: write through the flat positions the index selects
+            pos = self.getitem(torch.arange(dst.numel(), device=dst.device).reshape(dst.shape), index)
+            flat = dst.view(-1) if dst.is_contiguous() else None
+            if flat is None:
+                raise NotImplementedError("torch backend: negative-step assignment into a non-contiguous array")
+            flat[pos.reshape(-1)] = torch.broadcast_to(torch.as_tensor(src, dtype=dst.dtype, device=dst.device),
+                                                      pos.shape).reshape(-1)
+            return dst
+        dst[index] = src
         return dst
 
     # -- kernels --
@@ -417,7 +443,7 @@ class TorchBackend(Backend):
         # positions of the indexed elements in the flattened output, then one flat index_add_
         shape = tuple(shape)
         n = math.prod(shape)
-        pos = torch.arange(n, device=values.device).reshape(shape)[_index(index)]
+        pos = self.getitem(torch.arange(n, device=values.device).reshape(shape), index)
         out = torch.zeros(n, dtype=values.dtype, device=values.device)
         vals = torch.broadcast_to(values, pos.shape).reshape(-1)
         return out.index_add_(0, pos.reshape(-1), vals).reshape(shape)
@@ -615,10 +641,45 @@ def _torch_dtype(dt):
     return _DTYPES[np.dtype(dt).name]
 
 
+def _has_negative_step(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, slice) and i.step is not None and i.step < 0 for i in parts)
+
+
+def _flip_negative_steps(x, index):
+    """``(x', index')`` with ``x'[index'] == x[index]`` (NumPy's meaning) and no negative slice steps: each such
+    dim is flipped and its slice rewritten in flipped coordinates."""
+    parts = list(index) if isinstance(index, tuple) else [index]
+    consuming = sum(1 for i in parts if i is not None and i is not Ellipsis)
+    dim, flips = 0, []
+    for k, i in enumerate(parts):
+        if i is None:
+            continue
+        if i is Ellipsis:
+            dim += x.ndim - consuming
+            continue
+        if isinstance(i, slice) and i.step is not None and i.step < 0:
+            n = x.shape[dim]
+            r = range(n)[i]
+            if len(r) == 0:
+                parts[k] = slice(0, 0, 1)
+            else:
+                parts[k] = slice(n - 1 - r[0], n - r[-1], -i.step)
+            flips.append(dim)
+        dim += 1
+    return torch.flip(x, dims=flips), tuple(parts)
+
+
 def _index(index):
-    """NumPy arrays inside an index -> torch tensors (torch indexes with its own tensors)."""
+    """An index with NumPy's meaning in torch's terms: NumPy arrays -> torch tensors; and where an array index
+    is present, Python ints become one-element index arrays (NumPy counts such ints as advanced indices, which
+    decides where the indexed dims go; torch would apply them first as a plain select)."""
     if isinstance(index, np.ndarray):
         return torch.from_numpy(index)
     if isinstance(index, tuple):
-        return tuple(torch.from_numpy(i) if isinstance(i, np.ndarray) else i for i in index)
+        index = tuple(torch.from_numpy(i) if isinstance(i, np.ndarray) else i for i in index)
+        if any(isinstance(i, torch.Tensor) and i.ndim for i in index) and \
+                any(isinstance(i, int) and not isinstance(i, bool) for i in index):
+            index = tuple(torch.tensor([i]) if isinstance(i, int) and not isinstance(i, bool) else i
+                          for i in index)
     return index

@@ -34,8 +34,11 @@ class BackupAndRestore(Callback):
 
     FILE = "latest.kusari"
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
         super().__init__()
+        if double_checkpoint:
+            raise NotImplementedError("BackupAndRestore(double_checkpoint=True) is not supported by kusari yet; its "
+                                      "backup is written atomically (temporary file, then rename)")
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a folder path")
         if save_freq != "epoch":

@@ -2,8 +2,9 @@
 from kusari.layers.core import Activation, Dense, Identity, Lambda
 from kusari.layers.input_layer import Input, InputLayer
 from kusari.layers.layer import Layer
+from kusari.layers.op_layer import OpLayer
 
-__all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda", "Layer"]
+__all__ = ["Activation", "Dense", "Identity", "Input", "InputLayer", "Lambda", "Layer", "OpLayer"]
 
 # Layer families added by their own modules (each lists its classes in __all__).
 for _family_name in ("conv", "pooling", "normalization", "regularization", "reshaping", "embedding", "recurrent",

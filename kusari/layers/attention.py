@@ -126,10 +126,15 @@ class MultiHeadAttention(Layer):
     """
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
-                 attention_axes=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
         super().__init__(**kwargs)
+        if sliding_window is not None:
+            raise NotImplementedError("MultiHeadAttention(sliding_window=...) is not supported by kusari yet; mask "
+                                      "the attention with attention_mask instead")
+        if use_gate:
+            raise NotImplementedError("MultiHeadAttention(use_gate=True) is not supported by kusari yet")
         for name, v in (("num_heads", num_heads), ("key_dim", key_dim)):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"MultiHeadAttention: {name} must be a positive integer, got {v!r}")
@@ -306,13 +311,14 @@ class MultiHeadAttention(Layer):
                 "value_dim": self._value_dim, "dropout": self._dropout, "use_bias": self._use_bias,
                 "output_shape": list(self._output_shape) if self._output_shape else None,
                 "attention_axes": list(self._config_attention_axes) if self._config_attention_axes else None,
+                "sliding_window": None,
                 "kernel_initializer": _serialize(self._kernel_initializer, initializers),
                 "bias_initializer": _serialize(self._bias_initializer, initializers),
                 "kernel_regularizer": _serialize(self._kernel_regularizer, regularizers),
                 "bias_regularizer": _serialize(self._bias_regularizer, regularizers),
                 "activity_regularizer": _serialize(self._activity_regularizer, regularizers),
                 "kernel_constraint": _constraint_config(self._kernel_constraint),
-                "bias_constraint": _constraint_config(self._bias_constraint), "seed": self.seed}
+                "bias_constraint": _constraint_config(self._bias_constraint), "use_gate": False, "seed": self.seed}
 
 
 # -- Attention / AdditiveAttention -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ Arguments, defaults, ``get_config`` keys, weight names, shapes and order follow 
 >>> layer(kusari.ops.ones((2, 5, 5, 3))).shape, layer.kernel.shape
 ((2, 5, 5, 4), (3, 3, 3, 4))
 """
+import inspect
 import operator
 
 from kusari import activations, config, constraints, initializers, ops, regularizers
@@ -587,6 +588,40 @@ class SeparableConv2D(BaseSeparableConv):
     """
     rank = 2
 
+
+def _keras_signature(cls, order=None, **defaults):
+    """Give ``cls`` Keras' own constructor signature: other defaults (Keras writes ``strides=(1, 1)`` for 2D layers
+    where the shared base says ``1``; both mean the same) and, with ``order``, Keras' parameter order. Arguments
+    are bound against that signature, then passed on by keyword."""
+    base_init = cls.__init__
+    sig = inspect.signature(base_init)
+    params = [p.replace(default=defaults[p.name]) if p.name in defaults else p for p in sig.parameters.values()]
+    if order is not None:
+        rank = {name: i for i, name in enumerate(order)}
+        params.sort(key=lambda p: (p.kind, rank.get(p.name, len(rank))))
+    new_sig = sig.replace(parameters=params)
+
+    def __init__(self, *args, **kwargs):
+        bound = new_sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.pop("self")
+        extra = arguments.pop("kwargs", {})
+        base_init(self, **arguments, **extra)
+
+    __init__.__signature__ = new_sig
+    __init__.__doc__ = base_init.__doc__
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = __init__
+
+
+for _cls in (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D):
+    _keras_signature(_cls, strides=(1, 1), dilation_rate=(1, 1))
+_keras_signature(Conv3D, strides=(1, 1, 1), dilation_rate=(1, 1, 1))
+# Keras' Conv3DTranspose (alone among the transposed convolutions) takes data_format before output_padding.
+_keras_signature(Conv3DTranspose, order=("self", "filters", "kernel_size", "strides", "padding", "data_format",
+                                         "output_padding"), strides=(1, 1, 1), dilation_rate=(1, 1, 1))
+del _cls
 
 # Keras' aliases
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D

@@ -1,6 +1,7 @@
 """Core layers: Dense, Activation, Lambda, Identity."""
 from kusari import activations, constraints, initializers, ops, regularizers
 from kusari.layers.layer import Layer
+from kusari.ops import linalg
 
 
 def _serialize(obj, module):
@@ -22,8 +23,11 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        if quantization_config is not None:
+            raise NotImplementedError("Dense(quantization_config=...): kusari has no quantization yet")
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = units
@@ -56,10 +60,14 @@ class Dense(Layer):
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name} (Dense): expected inputs with last dimension {self.kernel.shape[0]}, "
                              f"got shape {inputs.shape}")
+        act = self.activation
+        if act is activations.relu or act is activations.linear:
+            # one fused node for matmul + bias (+ relu): see ops.linalg.linear
+            return linalg.linear(inputs, self.kernel, self.bias, relu=act is activations.relu)
         y = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             y = y + self.bias
-        return self.activation(y)
+        return act(y)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -19,7 +19,7 @@ class Embedding(Layer):
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         activity_regularizer = kwargs.pop("activity_regularizer", None)
         super().__init__(**kwargs)
         for name, v in (("input_dim", input_dim), ("output_dim", output_dim)):
@@ -27,6 +27,8 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding: {name} must be a positive int, got {v!r}")
         if lora_rank:
             raise NotImplementedError("Embedding(lora_rank=...) is not supported by kusari yet")
+        if quantization_config is not None:
+            raise NotImplementedError("Embedding(quantization_config=...): kusari has no quantization yet")
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)

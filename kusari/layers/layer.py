@@ -61,7 +61,7 @@ _ALLOWED_KWARGS = {"trainable", "name", "dtype", "input_shape", "input_dim", "ba
 class Layer:
     """Base class of every layer and model."""
 
-    def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True, **kwargs):
+    def __init__(self, *, activity_regularizer=None, trainable=True, name=None, dtype=None, autocast=True, **kwargs):
         unknown = set(kwargs) - _ALLOWED_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(unknown)}")
@@ -78,7 +78,7 @@ class Layer:
         self.autocast = autocast
         self.built = False
         self.supports_masking = False
-        self.activity_regularizer = None
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._last_output_shape = None
         self._batch_input_shape = None
         self._build_input_shape = None

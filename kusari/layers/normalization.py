@@ -72,8 +72,12 @@ class BatchNormalization(_GammaBeta):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+                 renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        if renorm:
+            raise NotImplementedError("BatchNormalization(renorm=True) (batch renormalization) is not supported by "
+                                      "kusari yet")
+        self.renorm_clipping, self.renorm_momentum = renorm_clipping, float(renorm_momentum)
         if not isinstance(axis, int) or isinstance(axis, bool):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
         self.axis = axis
@@ -142,6 +146,7 @@ class BatchNormalization(_GammaBeta):
                 **self._gamma_beta_config(),
                 "moving_mean_initializer": _serialize(self.moving_mean_initializer, initializers),
                 "moving_variance_initializer": _serialize(self.moving_variance_initializer, initializers),
+                "renorm": False, "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum,
                 "synchronized": self.synchronized}
 
 

@@ -768,8 +768,7 @@ class Bidirectional(Layer):
     def get_config(self):
         cfg = {**super().get_config(), "merge_mode": self.merge_mode}
         cfg["layer"] = _layer_config(self.forward_layer)
-        if self._user_backward:
-            cfg["backward_layer"] = _layer_config(self.backward_layer)
+        cfg["backward_layer"] = _layer_config(self.backward_layer)   # always, as Keras 3 writes it
         return cfg
 
     @classmethod

@@ -65,8 +65,8 @@ class Dropout(Layer):
 class _SpatialDropout(Dropout):
     _rank = None
 
-    def __init__(self, rate, data_format=None, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         fmt = config.image_data_format() if data_format is None else data_format
         if fmt not in ("channels_last", "channels_first"):
             raise ValueError(f"{type(self).__name__}: data_format must be 'channels_last' or 'channels_first', got "
@@ -103,8 +103,8 @@ class SpatialDropout1D(_SpatialDropout):
     """
     _rank = 3
 
-    def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
+    def __init__(self, rate, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, data_format="channels_last", seed=seed, name=name, dtype=dtype, **kwargs)
 
     def get_config(self):
         cfg = super().get_config()

@@ -44,43 +44,48 @@ class SymbolicTensor:
     def __len__(self):
         raise TypeError("a symbolic tensor has no length; use .shape")
 
-    def _op(self, fn, *others):
-        from kusari.layers.core import Lambda
-        return Lambda(fn)([self, *others] if others else self)
-
+    # Python operators record kusari.ops nodes (saved by name, like Keras' ops on KerasTensors)
     def __add__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a + b)
+        return _op("add", self, other)
 
     def __radd__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: b + a)
+        return _op("add", other, self)
 
     def __sub__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a - b)
+        return _op("subtract", self, other)
 
     def __rsub__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: b - a)
+        return _op("subtract", other, self)
 
     def __mul__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a * b)
+        return _op("multiply", self, other)
 
     def __rmul__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: b * a)
+        return _op("multiply", other, self)
 
     def __truediv__(self, other):
-        return _symbolic_binary(self, other, lambda a, b: a / b)
+        return _op("true_divide", self, other)
+
+    def __rtruediv__(self, other):
+        return _op("true_divide", other, self)
+
+    def __pow__(self, other):
+        return _op("power", self, other)
+
+    def __matmul__(self, other):
+        return _op("matmul", self, other)
 
     def __neg__(self):
-        return self._op(lambda a: -a)
+        return _op("negative", self)
 
     def __getitem__(self, index):
-        return self._op(lambda a: a[index])
+        from kusari.layers.core import Lambda
+        return Lambda(lambda a: a[index])(self)
 
 
-def _symbolic_binary(a, b, fn):
-    from kusari.layers.core import Lambda
-    if isinstance(b, SymbolicTensor):
-        return Lambda(lambda xs: fn(xs[0], xs[1]))([a, b])
-    return Lambda(lambda x: fn(x, b))(a)
+def _op(name, *args):
+    from kusari.layers.op_layer import OpLayer
+    return OpLayer(name)(*args)
 
 
 def flatten(structure):

@@ -21,16 +21,19 @@ from kusari.training.trainer import Trainer
 
 class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
-        if len(args) >= 2 or ("inputs" in kwargs and "outputs" in kwargs) or (len(args) == 1 and "outputs" in kwargs):
+        if cls is Model and _functional_args(args, kwargs):
             from kusari.models.functional import Functional
-            if cls is Model:
-                return object.__new__(Functional)
-            if not issubclass(cls, Functional):
-                # Keras' `class Custom(Model): def train_step(...)` built as `Custom(inputs, outputs)`
-                return object.__new__(_functional_subclass(cls))
+            return object.__new__(Functional)
         return object.__new__(cls)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
+        if _functional_args(args, kwargs):
+            # Keras' `class Custom(Model): def train_step(...)` built as `Custom(inputs, outputs)`: decided here,
+            # by what reaches Model.__init__, so a subclass's own positional arguments never look functional
+            from kusari.models.functional import Functional
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, trainable=trainable, name=name, dtype=dtype, **kwargs)
+            return
         if args:
             raise TypeError(f"{type(self).__name__}() got positional arguments {args!r}; a subclassed Model "
                             "takes only keyword arguments (trainable, name, dtype)")
@@ -96,10 +99,16 @@ class Model(Trainer, Layer):
 _FUNCTIONAL_SUBCLASSES = {}
 
 
+def _functional_args(args, kwargs):
+    return len(args) >= 2 or (len(args) == 1 and "outputs" in kwargs) or ("inputs" in kwargs and "outputs" in kwargs)
+
+
 def _functional_subclass(cls):
     """``cls`` with ``Functional`` after it in the MRO: the subclass's methods (train_step, compile, …) win, the
     graph's ``__init__``/``call`` come from ``Functional`` unless the subclass defines them."""
     from kusari.models.functional import Functional
+    if issubclass(cls, Functional):
+        return cls
     if cls not in _FUNCTIONAL_SUBCLASSES:
         _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
                                            {"__module__": cls.__module__, "__qualname__": cls.__qualname__})

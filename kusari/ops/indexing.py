@@ -59,7 +59,8 @@ def _normalize_index(index):
             out.append(i)
         elif isinstance(i, Tensor) and i.ndim == 0 and dtypes.is_int(i.dtype):
             out.append(int(i.item()))
-        elif isinstance(i, (list, tuple, Tensor)) or isinstance(i, B().array_types):
+        elif isinstance(i, (list, tuple, Tensor)) or isinstance(i, B().array_types) or (
+                hasattr(i, "__array__") and getattr(i, "ndim", 0) > 0):   # another library's array (NumPy's)
             out.extend(_int_array(i, "tensor index"))
             basic = False
         elif hasattr(i, "__index__"):
@@ -82,7 +83,7 @@ class GetItem(Function):
 
     def forward(self, x):
         self.shape = tuple(x.shape)
-        return B().xp.asarray(x[self.index])
+        return B().xp.asarray(B().getitem(x, self.index))
 
     def backward(self, gy):
         return IndexAdd(self.shape, self.index, self.basic)(gy)

@@ -6,6 +6,7 @@ to that operand's subscripts), so second derivatives work; see ``Einsum.backward
 import string
 
 from kusari import config, dtypes
+from kusari.autograd import mode
 from kusari.autograd.function import Function
 from kusari.ops.convert import B, as_tensor, normalize_axis, pair
 from kusari.ops.shape import broadcast_to, reshape, sum_to, transpose
@@ -40,6 +41,72 @@ class MatMul(Function):
             if gb.shape != b.shape:
                 gb = sum_to(gb, b.shape)
         return ga, gb
+
+
+class Linear(Function):
+    """``x @ kernel (+ bias)``, optionally followed by relu, as one node: Dense's hot path (one graph node and one
+    output array instead of three, the bias added and the relu applied in place, the relu mask read from the
+    output). ``x`` is ``(..., in)``, ``kernel`` ``(in, out)``, ``bias`` ``(out,)``; all of one dtype."""
+
+    def __init__(self, relu):
+        self.relu = relu
+        if relu:
+            self.uses_outputs = True
+
+    def forward(self, x, kernel, bias=None):
+        if x.ndim > 2:      # one GEMM over all leading axes (NumPy's stacked matmul loops over them)
+            y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(x.shape[:-1] + kernel.shape[1:])
+        else:
+            y = x @ kernel
+        if bias is not None:
+            y += bias
+        if self.relu:
+            B().xp.maximum(y, 0, out=y)
+        return y
+
+    def backward(self, gy):
+        x, kernel = self.inputs[0], self.inputs[1]
+        has_bias = len(self.inputs) == 3
+        nx, nk = self.needs_input_grad[0], self.needs_input_grad[1]
+        nb = has_bias and self.needs_input_grad[2]
+        if not mode.grad_enabled:
+            # plain backward (no create_graph): the same formulas on arrays, no graph nodes
+            g = gy.data
+            if self.relu:
+                g = g * (self.output().data > 0)
+            wrap = Tensor._wrap
+            g2 = g.reshape(-1, g.shape[-1])
+            gx = wrap((g2 @ kernel.data.T).reshape(x.shape)) if nx else None
+            gk = wrap(x.data.reshape(-1, x.shape[-1]).T @ g2) if nk else None
+            gb = wrap(g2.sum(axis=0)) if nb else None
+            return (gx, gk, gb) if has_bias else (gx, gk)
+        if self.relu:
+            gy = gy * Tensor(B().cast(self.output().data > 0, gy.dtype))
+        from kusari.ops.reduce import sum as _sum
+        g2 = reshape(gy, (-1, gy.shape[-1]))
+        gx = matmul(gy, transpose(kernel)) if nx else None
+        gk = matmul(transpose(reshape(x, (-1, x.shape[-1]))), g2) if nk else None
+        gb = _sum(g2, axis=0) if nb else None
+        return (gx, gk, gb) if has_bias else (gx, gk)
+
+
+def linear(x, kernel, bias=None, relu=False):
+    """``x @ kernel + bias`` (then ``relu`` if asked) as one fused node when the operands allow it (same float
+    dtype, ``x`` at least 2-D); otherwise the same result from matmul, add and relu. Used by ``Dense``."""
+    kd = kernel.data
+    xd = x.data
+    if (xd.ndim >= 2 and xd.dtype == kd.dtype and kd.ndim == 2 and xd.shape[-1] == kd.shape[0]
+            and (bias is None or (bias.data.dtype == kd.dtype and bias.data.shape == kd.shape[1:]))
+            and dtypes.is_float(B().dtype_name(kd.dtype))):
+        fn = Linear(relu)
+        return fn(x, kernel) if bias is None else fn(x, kernel, bias)
+    y = matmul(x, kernel)
+    if bias is not None:
+        y = y + bias
+    if relu:
+        from kusari.ops.nn import relu as _relu
+        y = _relu(y)
+    return y
 
 
 def matmul(x1, x2):

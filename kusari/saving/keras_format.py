@@ -70,6 +70,10 @@ def _container(layers, path):
         yield from _walk(layer, f"{path}/{key}" if path else key)
 
 
+_BOOKKEEPING = {"_layers", "_trainable_vars", "_non_trainable_vars", "_inbound_nodes", "_stack", "_input_layer",
+                "_tracked_metrics", "_regularizers", "_losses"}
+
+
 def _walk(layer, path):
     """``(group path, layer, own variables)`` for ``layer`` and its sub-layers, in Keras 3's layout."""
     from kusari.layers.layer import Layer
@@ -80,13 +84,30 @@ def _walk(layer, path):
     if isinstance(layer, (Sequential, Functional)):
         yield from _container(layer.layers, f"{path}/layers" if path else "layers")
         return
-    for attr, value in sorted(vars(layer).items()):
-        if attr.startswith("_"):
+    # Keras 3 walks the attribute names (dunders and bookkeeping lists aside); a sub-layer reachable under a
+    # private and a public name (MultiHeadAttention's _key_dense / key_dense) is stored under the public one
+    chosen = {}
+    base_names = set(dir(Layer))  # the base class's own API (layers, weights, …) is not part of the layout
+    for attr in dir(type(layer)) + list(vars(layer)):
+        if attr.startswith("__") or attr in _BOOKKEEPING or attr in base_names:
             continue
+        try:
+            value = getattr(layer, attr)
+        except Exception:
+            continue
+        if isinstance(value, Layer) and value is not layer:
+            prev = chosen.get(id(value))
+            if prev is None or (prev[0].startswith("_") and not attr.startswith("_")):
+                chosen[id(value)] = (attr, value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value) \
+                and not attr.startswith("_"):
+            chosen.setdefault(("list", attr), (attr, value))
+    for attr, value in sorted(chosen.values(), key=lambda item: item[0]):
+        sub = f"{path}/{attr}" if path else attr
         if isinstance(value, Layer):
-            yield from _walk(value, f"{path}/{attr}" if path else attr)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
-            yield from _container(value, f"{path}/{attr}" if path else attr)
+            yield from _walk(value, sub)
+        else:
+            yield from _container(value, sub)
 
 
 def _check_model(model, what):
@@ -267,6 +288,8 @@ def _layer_from_keras(entry, where, custom_objects):
     from kusari import constraints, initializers, regularizers
     from kusari.saving import registry
     entry = dict(entry)
+    if str(entry.get("module", "")).startswith("keras.src.ops"):
+        return entry  # an operation node (x + y, ops.relu(x)): kusari's deserializer maps it to kusari.ops
     entry.pop("module", None)
     if entry.get("registered_name") in (None, entry.get("class_name"), "Functional"):
         entry["registered_name"] = None
@@ -322,6 +345,8 @@ def _layer_to_keras(entry):
     entry = dict(entry)
     cfg = dict(entry.get("config") or {})
     name = entry["class_name"]
+    if str(entry.get("module", "")).startswith("keras.src.ops"):
+        return entry
     if name in ("Sequential", "Functional"):
         cfg["layers"] = [_layer_to_keras(e) for e in cfg["layers"]]
         entry["module"] = "keras" if name == "Sequential" else "keras.src.models.functional"

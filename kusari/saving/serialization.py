@@ -6,9 +6,14 @@ from kusari.saving import registry
 
 
 def serialize(layer):
+    from kusari.layers.op_layer import OpLayer, keras_class_name
     from kusari.models.functional import Functional
     from kusari.models.sequential import Sequential
     cls = type(layer)
+    if cls is OpLayer:  # an op node: written the way Keras 3 writes its operations, so both can read it
+        class_name, module = keras_class_name(layer.op_name)
+        return {"module": module, "class_name": class_name, "config": {"name": layer.name},
+                "registered_name": class_name}
     if isinstance(layer, Functional) and cls is Functional:
         config = _functional_config(layer)
     elif isinstance(layer, Sequential) and cls is Sequential:
@@ -75,6 +80,13 @@ def _functional_config(model):
 
 def deserialize(entry, custom_objects=None, safe_mode=True):
     """Rebuild a layer or model from ``serialize``'s dict (weights are loaded separately)."""
+    if str(entry.get("module", "")).startswith("keras.src.ops"):
+        from kusari.layers.op_layer import OpLayer, op_name_from_keras
+        op_name = op_name_from_keras(entry["class_name"])
+        if op_name is None:
+            raise ValueError(f"unknown operation {entry['class_name']!r} ({entry['module']}): kusari.ops has no "
+                             "matching function")
+        return OpLayer(op_name, name=(entry.get("config") or {}).get("name"))
     cls = registry.lookup(entry["class_name"], entry.get("registered_name"), custom_objects)
     config = entry.get("config", {})
     from kusari.layers.core import Lambda

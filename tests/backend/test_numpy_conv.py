@@ -323,3 +323,20 @@ def test_depthwise_and_col2im_float16(groups, cin, cout, s):
                                rtol=2e-2, atol=5e-2)
     np.testing.assert_allclose(gw16, nc.conv_backward_filter(x, gy, w.shape, s, pads, 1, groups),
                                rtol=2e-2, atol=1e-1)
+
+
+@pytest.mark.parametrize("s, groups", [(1, 1), (2, 1), (2, 2)])
+def test_batch_chunks_give_the_same_result(monkeypatch, s, groups):
+    """The shift-add forward and the col2im input gradient work per batch chunk; one image per chunk agrees
+    with the unchunked im2col / dilate paths."""
+    x, w = rand(3, 7, 6, 4), rand(3, 3, 4 // groups, 2)
+    pads = nc.padding_pairs("same", (7, 6), (3, 3), s)
+    gy = rand(*nc.conv_forward(x, w, s, pads, 1, groups).shape)
+    monkeypatch.setattr(nc, "CONV_PATH", "im2col")
+    monkeypatch.setattr(nc, "BACKWARD_INPUT_PATH", "dilate")
+    y0, gx0 = nc.conv_forward(x, w, s, pads, 1, groups), nc.conv_backward_input(gy, w, x.shape, s, pads, 1, groups)
+    monkeypatch.setattr(nc, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(nc, "CONV_PATH", "shift")
+    monkeypatch.setattr(nc, "BACKWARD_INPUT_PATH", "col2im")
+    close(nc.conv_forward(x, w, s, pads, 1, groups), y0, np.float64)
+    close(nc.conv_backward_input(gy, w, x.shape, s, pads, 1, groups), gx0, np.float64)

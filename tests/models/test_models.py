@@ -136,3 +136,18 @@ def test_set_weights_checks_count_and_shapes():
         layer.set_weights([np.zeros((3, 2))])
     with pytest.raises(ValueError, match=r"\(3, 2\).*\(2, 2\)"):
         layer.set_weights([np.zeros((2, 2)), np.zeros(2)])
+
+
+def test_ops_and_operators_on_symbolic_tensors_record_saveable_nodes(tmp_path):
+    x = kusari.Input((3,))
+    h = layers.Dense(3)(x)
+    y = kusari.ops.relu(h * 2.0 + x)
+    model = kusari.Model(x, y)
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense", "OpLayer", "OpLayer", "OpLayer"]
+    data = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    w, b = model.layers[1].get_weights()
+    np.testing.assert_allclose(model(data).numpy(), np.maximum((data @ w + b) * 2 + data, 0), rtol=1e-6)
+    path = str(tmp_path / "ops.kusari")
+    model.save(path)
+    again = kusari.models.load_model(path)
+    np.testing.assert_array_equal(again.predict(data, verbose=0), model.predict(data, verbose=0))

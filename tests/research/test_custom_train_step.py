@@ -76,3 +76,25 @@ def test_model_checkpoint_on_a_returned_key(tmp_path):
                                save_best_only=True, save_weights_only=True)
     gan.fit(X, batch_size=8, epochs=2, verbose=0, callbacks=[ck_min])
     assert ck_min.best == 12                                # steps at the end of this fit's first epoch (8 + 4)
+
+
+def test_functional_graph_with_a_custom_train_step():
+    """Keras' "customizing fit" pattern: subclass Model for train_step, build it as Custom(inputs, outputs)."""
+    class Custom(kusari.Model):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.extra = kusari.metrics.Mean(name="extra")
+
+        def train_step(self, data):
+            logs = super().train_step(data)
+            self.extra.update_state(2.0)
+            return dict(logs, extra=self.extra.result())
+
+    inp = kusari.Input((4,))
+    model = Custom(inp, kusari.layers.Dense(1, name="out")(inp), name="custom")
+    assert isinstance(model, Custom) and isinstance(model, kusari.models.Functional)
+    assert model.name == "custom" and model.get_layer("out").kernel.shape == (4, 1)
+    model.compile(optimizer="sgd", loss="mse")
+    y = X @ np.ones((4, 1), "float32")
+    history = model.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    assert history.history["extra"] == [2.0, 2.0] and history.history["loss"][1] < history.history["loss"][0]

@@ -49,10 +49,23 @@ def _seq_model(L, Input, Model):
     return Model(i, L.Dense(1)(h))
 
 
+SEQ = RNG.normal(size=(3, 5, 8)).astype("float32")
+
+
+def _attention_model(L, Input, Model):
+    """MultiHeadAttention, and operator/ops nodes (``h + i``, ``ops.relu``) that Keras writes as operations."""
+    ops = getattr(kusari if L is kusari.layers else _keras(), "ops")
+    i = Input((5, 8))
+    h = L.MultiHeadAttention(2, 4)(i, i)
+    h = L.LayerNormalization()(ops.relu(h * 2.0) + i)
+    return Model(i, L.Dense(3)(h))
+
+
 def test_keras_saved_models_load_in_kusari(tmp_path):
     keras = _keras()
     for name, build, x in [("cnn", lambda: _cnn(keras.layers, keras.Input, keras.Sequential), IMG),
-                           ("rnn", lambda: _seq_model(keras.layers, keras.Input, keras.Model), TOK)]:
+                           ("rnn", lambda: _seq_model(keras.layers, keras.Input, keras.Model), TOK),
+                           ("mha", lambda: _attention_model(keras.layers, keras.Input, keras.Model), SEQ)]:
         km = build()
         _randomize(km)
         path = str(tmp_path / f"{name}.keras")
@@ -65,7 +78,8 @@ def test_kusari_saved_models_load_in_keras(tmp_path):
     keras = _keras()
     L = kusari.layers
     for name, build, x in [("cnn", lambda: _cnn(L, kusari.Input, kusari.Sequential), IMG),
-                           ("rnn", lambda: _seq_model(L, kusari.Input, kusari.Model), TOK)]:
+                           ("rnn", lambda: _seq_model(L, kusari.Input, kusari.Model), TOK),
+                           ("mha", lambda: _attention_model(L, kusari.Input, kusari.Model), SEQ)]:
         mine = build()
         _randomize(mine)
         path = str(tmp_path / f"{name}.keras")

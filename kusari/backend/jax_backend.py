@@ -1,0 +1,247 @@
+"""The JAX backend: arrays are ``jax.Array``; eager by default, and the whole train step can be compiled with
+``model.compile(jit_compile=True)`` (see ``kusari/training/jit.py``).
+
+JAX arrays are immutable, so ``assign`` / ``setitem`` and the optimizer path return new arrays and the caller
+rebinds ``Tensor.data`` (the Backend protocol allows this). ``xp`` is ``jax.numpy`` (array-API names).
+float64 needs JAX's x64 mode, which this backend switches on when it is created (``jax_enable_x64``); kusari
+still makes float32 by default (``config.floatx()``).
+
+Random numbers: a generator is a small mutable holder of a JAX PRNG key; each draw splits the key. Under a
+compiled train step the key is part of the traced state, so dropout inside ``jit`` draws fresh masks each step.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from kusari.backend.base import Backend
+
+jax.config.update("jax_enable_x64", True)
+
+_DTYPES = {name: jnp.dtype(name) for name in (
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool", "float8_e4m3fn", "float8_e5m2")}
+_NAMES = {dt: name for name, dt in _DTYPES.items()}
+
+
+class JaxGenerator:
+    """A mutable holder of a JAX PRNG key (``key``: a uint32 array of shape (2,))."""
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def split(self):
+        self.key, sub = jax.random.split(self.key)
+        return sub
+
+
+def _pairs(padding):
+    return [(int(lo), int(hi)) for lo, hi in padding]
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    xp = jnp
+    array_types = (jax.Array,)
+
+    def __init__(self, device=None):
+        platform = device or jax.default_backend()
+        try:
+            self.jax_device = jax.devices(platform.split(":")[0])[0]
+        except RuntimeError as e:
+            raise RuntimeError(f"jax backend: no {platform!r} device ({e})") from e
+        self.device = self.jax_device.platform
+
+    def owns(self, a):
+        return isinstance(a, jax.Array)
+
+    def _dt(self, dtype):
+        if dtype is None:
+            return None
+        return _DTYPES[dtype] if isinstance(dtype, str) else jnp.dtype(dtype)
+
+    # -- creation and conversion --
+    def asarray(self, data, dtype=None):
+        dt = self._dt(dtype)
+        if isinstance(data, jax.Array):
+            return data if dt is None or data.dtype == dt else data.astype(dt)
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data)      # NumPy's rules for Python data (floats -> float64), like the numpy backend
+        return jnp.asarray(data, dtype=dt)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    def dtype(self, name):
+        return _DTYPES[name]
+
+    def dtype_name(self, native):
+        return _NAMES[jnp.dtype(native)]
+
+    def zeros(self, shape, dtype):
+        return jnp.zeros(shape, _DTYPES[dtype])
+
+    def ones(self, shape, dtype):
+        return jnp.ones(shape, _DTYPES[dtype])
+
+    def full(self, shape, value, dtype):
+        return jnp.full(shape, value, _DTYPES[dtype])
+
+    def arange(self, start, stop, step, dtype):
+        return jnp.arange(start, stop, step, dtype=_DTYPES[dtype])
+
+    def cast(self, a, dtype_name):
+        return jnp.asarray(a).astype(_DTYPES[dtype_name])
+
+    # -- state: functional updates, the caller rebinds --
+    def assign(self, dst, src):
+        src = jnp.asarray(src, dtype=dst.dtype)
+        if src.shape != dst.shape:
+            src = jnp.broadcast_to(src, dst.shape)
+        return src
+
+    def getitem(self, x, index):
+        return x[index]
+
+    def setitem(self, dst, index, src):
+        return dst.at[index].set(jnp.asarray(src, dtype=dst.dtype))
+
+    # -- kernels --
+    def erf(self, x):
+        return jax.scipy.special.erf(x)
+
+    def pad(self, x, pairs, mode="constant", constant_values=0):
+        pairs = [(int(lo), int(hi)) for lo, hi in pairs]
+        if mode == "constant":
+            if any(lo < 0 or hi < 0 for lo, hi in pairs):
+                return lax.pad(x, jnp.asarray(constant_values, x.dtype), [(lo, hi, 0) for lo, hi in pairs])
+            return jnp.pad(x, pairs, mode="constant", constant_values=constant_values)
+        return jnp.pad(x, pairs, mode=mode)
+
+    def einsum(self, subscripts, *operands):
+        return jnp.einsum(subscripts, *operands)
+
+    def take_along_axis(self, x, indices, axis):
+        return jnp.take_along_axis(x, indices, axis=axis)
+
+    def scatter_add(self, shape, axis, indices, values):
+        shape = tuple(shape)
+        axis = axis % len(shape)
+        indices = jnp.reshape(indices, (-1,))
+        values = jnp.reshape(values, shape[:axis] + (indices.shape[0],) + shape[axis + 1:])
+        out = jnp.zeros(shape, values.dtype)
+        return out.at[(slice(None),) * axis + (indices,)].add(values)
+
+    def index_add(self, shape, index, values):
+        return jnp.zeros(shape, values.dtype).at[index].add(values)
+
+    # -- random --
+    def rng(self, seed):
+        return JaxGenerator(jax.random.PRNGKey(int(seed) % (2 ** 63)))
+
+    def rng_state(self, gen):
+        return {"jax_key": [int(v) for v in np.asarray(gen.key).reshape(-1)]}
+
+    def set_rng_state(self, gen, state):
+        gen.key = jnp.asarray(np.asarray(state["jax_key"], dtype=np.uint32))
+
+    def _work(self, dtype):
+        dt = _DTYPES[dtype]
+        return dt, (dt if dt in (jnp.dtype("float32"), jnp.dtype("float64")) else jnp.dtype("float32"))
+
+    def normal(self, gen, shape, dtype, mean=0.0, stddev=1.0):
+        dt, work = self._work(dtype)
+        out = jax.random.normal(gen.split(), tuple(shape), work)
+        if stddev != 1.0:
+            out = out * stddev
+        if mean != 0.0:
+            out = out + mean
+        return out.astype(dt)
+
+    def uniform(self, gen, shape, dtype, minval=0.0, maxval=1.0):
+        dt, work = self._work(dtype)
+        out = jax.random.uniform(gen.split(), tuple(shape), work)
+        if (minval, maxval) != (0.0, 1.0):
+            out = out * (maxval - minval) + minval
+        return out.astype(dt)
+
+    def randint(self, gen, shape, minval, maxval, dtype):
+        return jax.random.randint(gen.split(), tuple(shape), minval, maxval, _DTYPES[dtype])
+
+    def permutation(self, gen, n):
+        return jax.random.permutation(gen.split(), int(n))
+
+    # -- convolution and pooling: lax kernels; gradients through jax.vjp of the forward --
+    @staticmethod
+    def _conv_fn(strides, padding, dilation, groups, nd):
+        sp = "DHW"[3 - nd:]
+        dn = ("N" + sp + "C", sp + "IO", "N" + sp + "C")
+        crop = any(lo < 0 or hi < 0 for lo, hi in padding)
+
+        def conv(x, w):
+            pads = _pairs(padding)
+            if crop:
+                x = lax.pad(x, jnp.asarray(0, x.dtype), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in pads] + [(0, 0, 0)])
+                pads = [(0, 0)] * nd
+            return lax.conv_general_dilated(x, w, tuple(strides), pads, rhs_dilation=tuple(dilation),
+                                            dimension_numbers=dn, feature_group_count=groups)
+        return conv
+
+    def conv(self, x, w, strides, padding, dilation, groups):
+        return self._conv_fn(strides, padding, dilation, groups, x.ndim - 2)(x, w)
+
+    def conv_backward_input(self, gy, w, x_shape, strides, padding, dilation, groups):
+        f = self._conv_fn(strides, padding, dilation, groups, len(x_shape) - 2)
+        _, vjp = jax.vjp(lambda x: f(x, w), jnp.zeros(tuple(x_shape), gy.dtype))
+        return vjp(gy)[0]
+
+    def conv_backward_filter(self, x, gy, w_shape, strides, padding, dilation, groups):
+        f = self._conv_fn(strides, padding, dilation, groups, x.ndim - 2)
+        _, vjp = jax.vjp(lambda w: f(x, w), jnp.zeros(tuple(w_shape), gy.dtype))
+        return vjp(gy)[0]
+
+    @staticmethod
+    def _max_fn(pool, strides, padding):
+        def mp(x):
+            init = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
+            return lax.reduce_window(x, jnp.asarray(init, x.dtype), lax.max, (1, *pool, 1), (1, *strides, 1),
+                                     [(0, 0)] + _pairs(padding) + [(0, 0)])
+        return mp
+
+    def max_pool(self, x, pool, strides, padding):
+        # the "argmax" handed back is the input itself: the backward is jax's own vjp of the window max
+        return self._max_fn(pool, strides, padding)(x), x
+
+    def max_pool_backward(self, gy, argmax, x_shape, pool, strides, padding):
+        _, vjp = jax.vjp(self._max_fn(pool, strides, padding), argmax)
+        return vjp(gy)[0]
+
+    def max_pool_grad_gather(self, ggx, argmax, pool, strides, padding):
+        return jax.jvp(self._max_fn(pool, strides, padding), (argmax,), (ggx,))[1]
+
+    @staticmethod
+    def _avg_fn(x_shape, pool, strides, padding):
+        window, step = (1, *pool, 1), (1, *strides, 1)
+        pads = [(0, 0)] + _pairs(padding) + [(0, 0)]
+        padded = any(lo or hi for lo, hi in padding)
+        n = math.prod(pool)
+
+        def ap(x):
+            s = lax.reduce_window(x, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+            if not padded:
+                return s / n
+            ones = jnp.ones((1, *x_shape[1:-1], 1), x.dtype)
+            counts = lax.reduce_window(ones, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+            return s / counts
+        return ap
+
+    def avg_pool(self, x, pool, strides, padding):
+        return self._avg_fn(x.shape, pool, strides, padding)(x)
+
+    def avg_pool_backward(self, gy, x_shape, pool, strides, padding):
+        f = self._avg_fn(tuple(x_shape), pool, strides, padding)
+        _, vjp = jax.vjp(f, jnp.zeros(tuple(x_shape), gy.dtype))
+        return vjp(gy)[0]
