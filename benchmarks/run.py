@@ -89,6 +89,17 @@ def import_time(env, repeats):
     return statistics.median(times)
 
 
+def _versions():
+    from importlib import metadata
+    out = {}
+    for name in ("numpy", "torch", "jax", "keras"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
 def summarize(runs):
     """One row per (workload, framework): medians over the repeats."""
     rows, by_key = [], {}
@@ -175,6 +186,7 @@ def main(argv=None):
     print()
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
           f"threads={a.threads or 'default'}, {repeats} repeat(s), {time.perf_counter() - t_start:.0f} s")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()))
     print(table(rows, imp))
     if a.json:
         with open(a.json, "w") as f:

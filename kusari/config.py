@@ -51,3 +51,14 @@ def set_image_data_format(value):
 def default_backend_name():
     """The backend named by ``KUSARI_BACKEND``, else ``KERAS_BACKEND``, else ``"numpy"``."""
     return os.environ.get("KUSARI_BACKEND") or os.environ.get("KERAS_BACKEND") or "numpy"
+
+
+def backend():
+    """The name of the backend in use (``keras.config.backend()``): ``"numpy"``, ``"torch"`` or ``"jax"``.
+
+    >>> import kusari
+    >>> kusari.config.backend() in ("numpy", "torch", "jax")
+    True
+    """
+    from kusari.backend import current
+    return current().name

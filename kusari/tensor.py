@@ -14,6 +14,9 @@ from kusari.autograd import function as _function
 from kusari.autograd import mode as _mode
 
 
+_DTYPE_NAMES = {}  # backend dtype object -> canonical name (dtype objects of different backends never compare equal)
+
+
 class Tensor:
     """A multi-dimensional array that records the operations applied to it (define-by-run).
 
@@ -86,7 +89,16 @@ class Tensor:
     @property
     def dtype(self):
         """The dtype's canonical name, e.g. ``"float32"``."""
-        return self.backend.dtype_name(self.data.dtype)
+        dt = self.data.dtype
+        try:
+            return _DTYPE_NAMES[dt]      # read on every op: skip the backend lookup for dtypes seen before
+        except (KeyError, TypeError):
+            name = self.backend.dtype_name(dt)
+            try:
+                _DTYPE_NAMES[dt] = name
+            except TypeError:            # an unhashable dtype object: just do not cache it
+                pass
+            return name
 
     @property
     def backend(self):

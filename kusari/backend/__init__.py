@@ -22,3 +22,9 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+def clear_session():
+    """Keras' ``keras.backend.clear_session()``: forget layer-name counters (see ``kusari.utils.clear_session``)."""
+    from kusari.utils.rng_utils import clear_session as _clear  # the one upward import, kept lazy
+    _clear()

@@ -10,6 +10,7 @@ Random numbers: a generator is a small mutable holder of a JAX PRNG key; each dr
 compiled train step the key is part of the traced state, so dropout inside ``jit`` draws fresh masks each step.
 """
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +40,7 @@ class JaxGenerator:
 
 
 def _pairs(padding):
-    return [(int(lo), int(hi)) for lo, hi in padding]
+    return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
 class JaxBackend(Backend):
@@ -174,74 +175,98 @@ class JaxBackend(Backend):
     def permutation(self, gen, n):
         return jax.random.permutation(gen.split(), int(n))
 
-    # -- convolution and pooling: lax kernels; gradients through jax.vjp of the forward --
-    @staticmethod
-    def _conv_fn(strides, padding, dilation, groups, nd):
-        sp = "DHW"[3 - nd:]
-        dn = ("N" + sp + "C", sp + "IO", "N" + sp + "C")
-        crop = any(lo < 0 or hi < 0 for lo, hi in padding)
-
-        def conv(x, w):
-            pads = _pairs(padding)
-            if crop:
-                x = lax.pad(x, jnp.asarray(0, x.dtype), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in pads] + [(0, 0, 0)])
-                pads = [(0, 0)] * nd
-            return lax.conv_general_dilated(x, w, tuple(strides), pads, rhs_dilation=tuple(dilation),
-                                            dimension_numbers=dn, feature_group_count=groups)
-        return conv
-
+    # -- convolution and pooling: lax kernels (jit-compiled once per shape and settings, so eager calls are fast);
+    # gradients through jax.vjp / jax.jvp of the forward --
     def conv(self, x, w, strides, padding, dilation, groups):
-        return self._conv_fn(strides, padding, dilation, groups, x.ndim - 2)(x, w)
+        return _conv(x, w, tuple(strides), _pairs(padding), tuple(dilation), groups)
 
     def conv_backward_input(self, gy, w, x_shape, strides, padding, dilation, groups):
-        f = self._conv_fn(strides, padding, dilation, groups, len(x_shape) - 2)
-        _, vjp = jax.vjp(lambda x: f(x, w), jnp.zeros(tuple(x_shape), gy.dtype))
-        return vjp(gy)[0]
+        return _conv_bwd_input(gy, w, tuple(x_shape), tuple(strides), _pairs(padding), tuple(dilation), groups)
 
     def conv_backward_filter(self, x, gy, w_shape, strides, padding, dilation, groups):
-        f = self._conv_fn(strides, padding, dilation, groups, x.ndim - 2)
-        _, vjp = jax.vjp(lambda w: f(x, w), jnp.zeros(tuple(w_shape), gy.dtype))
-        return vjp(gy)[0]
-
-    @staticmethod
-    def _max_fn(pool, strides, padding):
-        def mp(x):
-            init = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
-            return lax.reduce_window(x, jnp.asarray(init, x.dtype), lax.max, (1, *pool, 1), (1, *strides, 1),
-                                     [(0, 0)] + _pairs(padding) + [(0, 0)])
-        return mp
+        return _conv_bwd_filter(x, gy, tuple(w_shape), tuple(strides), _pairs(padding), tuple(dilation), groups)
 
     def max_pool(self, x, pool, strides, padding):
         # the "argmax" handed back is the input itself: the backward is jax's own vjp of the window max
-        return self._max_fn(pool, strides, padding)(x), x
+        return _max_pool(x, tuple(pool), tuple(strides), _pairs(padding)), x
 
     def max_pool_backward(self, gy, argmax, x_shape, pool, strides, padding):
-        _, vjp = jax.vjp(self._max_fn(pool, strides, padding), argmax)
-        return vjp(gy)[0]
+        return _max_pool_bwd(gy, argmax, tuple(pool), tuple(strides), _pairs(padding))
 
     def max_pool_grad_gather(self, ggx, argmax, pool, strides, padding):
-        return jax.jvp(self._max_fn(pool, strides, padding), (argmax,), (ggx,))[1]
-
-    @staticmethod
-    def _avg_fn(x_shape, pool, strides, padding):
-        window, step = (1, *pool, 1), (1, *strides, 1)
-        pads = [(0, 0)] + _pairs(padding) + [(0, 0)]
-        padded = any(lo or hi for lo, hi in padding)
-        n = math.prod(pool)
-
-        def ap(x):
-            s = lax.reduce_window(x, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
-            if not padded:
-                return s / n
-            ones = jnp.ones((1, *x_shape[1:-1], 1), x.dtype)
-            counts = lax.reduce_window(ones, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
-            return s / counts
-        return ap
+        return _max_pool_gather(ggx, argmax, tuple(pool), tuple(strides), _pairs(padding))
 
     def avg_pool(self, x, pool, strides, padding):
-        return self._avg_fn(x.shape, pool, strides, padding)(x)
+        return _avg_pool(x, tuple(pool), tuple(strides), _pairs(padding))
 
     def avg_pool_backward(self, gy, x_shape, pool, strides, padding):
-        f = self._avg_fn(tuple(x_shape), pool, strides, padding)
-        _, vjp = jax.vjp(f, jnp.zeros(tuple(x_shape), gy.dtype))
-        return vjp(gy)[0]
+        return _avg_pool_bwd(gy, tuple(x_shape), tuple(pool), tuple(strides), _pairs(padding))
+
+
+def _conv_raw(x, w, strides, padding, dilation, groups):
+    nd = x.ndim - 2
+    sp = "DHW"[3 - nd:]
+    dn = ("N" + sp + "C", sp + "IO", "N" + sp + "C")
+    pads = list(padding)
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        x = lax.pad(x, jnp.asarray(0, x.dtype), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in pads] + [(0, 0, 0)])
+        pads = [(0, 0)] * nd
+    return lax.conv_general_dilated(x, w, strides, pads, rhs_dilation=dilation, dimension_numbers=dn,
+                                    feature_group_count=groups)
+
+
+_STATIC_CONV = ("strides", "padding", "dilation", "groups")
+_conv = jax.jit(_conv_raw, static_argnames=_STATIC_CONV)
+
+
+@partial(jax.jit, static_argnames=("x_shape",) + _STATIC_CONV)
+def _conv_bwd_input(gy, w, x_shape, strides, padding, dilation, groups):
+    _, vjp = jax.vjp(lambda x: _conv_raw(x, w, strides, padding, dilation, groups), jnp.zeros(x_shape, gy.dtype))
+    return vjp(gy)[0]
+
+
+@partial(jax.jit, static_argnames=("w_shape",) + _STATIC_CONV)
+def _conv_bwd_filter(x, gy, w_shape, strides, padding, dilation, groups):
+    _, vjp = jax.vjp(lambda w: _conv_raw(x, w, strides, padding, dilation, groups), jnp.zeros(w_shape, gy.dtype))
+    return vjp(gy)[0]
+
+
+def _max_pool_raw(x, pool, strides, padding):
+    init = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
+    return lax.reduce_window(x, jnp.asarray(init, x.dtype), lax.max, (1, *pool, 1), (1, *strides, 1),
+                             [(0, 0)] + list(padding) + [(0, 0)])
+
+
+_STATIC_POOL = ("pool", "strides", "padding")
+_max_pool = jax.jit(_max_pool_raw, static_argnames=_STATIC_POOL)
+
+
+@partial(jax.jit, static_argnames=_STATIC_POOL)
+def _max_pool_bwd(gy, x, pool, strides, padding):
+    _, vjp = jax.vjp(lambda v: _max_pool_raw(v, pool, strides, padding), x)
+    return vjp(gy)[0]
+
+
+@partial(jax.jit, static_argnames=_STATIC_POOL)
+def _max_pool_gather(ggx, x, pool, strides, padding):
+    return jax.jvp(lambda v: _max_pool_raw(v, pool, strides, padding), (x,), (ggx,))[1]
+
+
+def _avg_pool_raw(x, pool, strides, padding):
+    window, step = (1, *pool, 1), (1, *strides, 1)
+    pads = [(0, 0)] + list(padding) + [(0, 0)]
+    s = lax.reduce_window(x, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+    if not any(lo or hi for lo, hi in padding):
+        return s / math.prod(pool)
+    ones = jnp.ones((1, *x.shape[1:-1], 1), x.dtype)
+    counts = lax.reduce_window(ones, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+    return s / counts     # Keras "same" pooling: padded positions are not counted
+
+
+_avg_pool = jax.jit(_avg_pool_raw, static_argnames=_STATIC_POOL)
+
+
+@partial(jax.jit, static_argnames=("x_shape",) + _STATIC_POOL)
+def _avg_pool_bwd(gy, x_shape, pool, strides, padding):
+    _, vjp = jax.vjp(lambda v: _avg_pool_raw(v, pool, strides, padding), jnp.zeros(x_shape, gy.dtype))
+    return vjp(gy)[0]

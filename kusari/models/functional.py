@@ -33,17 +33,7 @@ class Functional(Model):
                 users = [n.layer.name for n in self._nodes if any(t is node.outputs[0] for t in n.inputs)]
                 raise ValueError(f"graph disconnected: input {node.layer.name!r} is needed by layer(s) "
                                  f"{users} but is not among the model's inputs")
-        seen, ordered = set(), []
-        for t in self._flat_inputs:
-            layer = t.node.layer
-            if id(layer) not in seen:
-                seen.add(id(layer))
-                ordered.append(layer)
-        for node in self._nodes:
-            if id(node.layer) not in seen:
-                seen.add(id(node.layer))
-                ordered.append(node.layer)
-        for layer in ordered:
+        for layer in _keras_layer_order(self._flat_inputs, self._flat_outputs, self._nodes):
             self._track(layer)
         self.built = True
 
@@ -132,6 +122,34 @@ def adjust_rank(x, expected):
     if len(shape) == len(expected) + 1 and shape[-1] == 1:
         return ops.squeeze(x, -1)
     return x
+
+
+def _keras_layer_order(inputs, outputs, nodes):
+    """The model's layers in Keras 3's order (``keras.src.ops.function.map_graph``), which fixes the order of
+    ``model.layers`` and so of ``get_weights``: by decreasing depth (distance from the outputs), ties by the first
+    visit of a depth-first walk from the outputs. Input layers come first."""
+    first_visit, seen, stack = {}, set(), [t.node for t in reversed(outputs)]
+    while stack:      # iterative preorder, children in order: the order Keras' recursive walk sees layers in
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        first_visit.setdefault(id(node.layer), len(first_visit))
+        stack.extend(reversed(node.parent_nodes))
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        layers[id(node.layer)] = node.layer
+        for parent in node.parent_nodes:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for t in inputs:
+        layer = t.node.layer
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)], first_visit[id(layer)], layers[id(layer)] = 0, -1, layer
+    order = sorted(layers, key=lambda k: (-layer_depth[k], first_visit.get(k, len(first_visit))))
+    return [layers[k] for k in order]
 
 
 def _topological_nodes(outputs):

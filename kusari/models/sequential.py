@@ -34,9 +34,14 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"{self.name}: Sequential.add() takes a Layer, got {type(layer).__name__}")
-        if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
-            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape)
-            self._symbolic_output = self._input_layer.output
+        if not self._stack and self._input_layer is None:
+            batch_shape = layer._batch_input_shape
+            inputs = getattr(layer, "inputs", None) if isinstance(layer, Model) else None
+            if batch_shape is None and inputs and len(inputs) == 1:
+                batch_shape = inputs[0].shape  # a model with an Input as first layer: Keras infers the input
+            if batch_shape is not None:
+                self._input_layer = InputLayer(batch_shape=batch_shape)
+                self._symbolic_output = self._input_layer.output
         self._stack.append(layer)
         self._track(layer)
         if self._symbolic_output is not None:

@@ -29,7 +29,7 @@ def pair(a, b):
     """Two Tensors of one dtype from two operands (Tensors, Python numbers, arrays)."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a.data.dtype != b.data.dtype:
+            if a.data.dtype != b.data.dtype or type(a.data) is not type(b.data):
                 return promote(a, b)
             return a, b
         if isinstance(b, (int, float, bool)):
@@ -58,8 +58,12 @@ def _with_scalar(t, value):
 def promote(a, b):
     ba, bb = a.backend, b.backend
     if ba is not bb:
-        raise TypeError(f"cannot combine a tensor on backend {ba.name!r} ({ba.device}) with one on backend "
-                        f"{bb.name!r} ({bb.device}); move one of them first")
+        what = f"devices {ba.device!r} and {bb.device!r}" if ba.name == bb.name else \
+            f"backends {ba.name!r} ({ba.device}) and {bb.name!r} ({bb.device})"
+        raise TypeError(f"cannot combine tensors on {what}: a tensor of shape {a.shape} on {ba!r} and one of shape "
+                        f"{b.shape} on {bb!r}; move one with kusari.tensor(t.numpy()) under the other backend")
+    if a.data.dtype == b.data.dtype:
+        return a, b
     from kusari.ops.arithmetic import cast
     dt = dtypes.result_type(a.dtype, b.dtype)
     return (a if a.dtype == dt else cast(a, dt)), (b if b.dtype == dt else cast(b, dt))

@@ -45,8 +45,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """``x @ kernel (+ bias)``, optionally followed by relu, as one node: Dense's hot path (one graph node and one
-    output array instead of three, the bias added and the relu applied in place, the relu mask read from the
-    output). ``x`` is ``(..., in)``, ``kernel`` ``(in, out)``, ``bias`` ``(out,)``; all of one dtype."""
+    output array instead of three, the bias added in place, the relu mask read from the output). ``x`` is
+    ``(..., in)``, ``kernel`` ``(in, out)``, ``bias`` ``(out,)``; all of one dtype."""
 
     def __init__(self, relu):
         self.relu = relu
@@ -61,7 +61,7 @@ class Linear(Function):
         if bias is not None:
             y += bias
         if self.relu:
-            B().xp.maximum(y, 0, out=y)
+            y = B().xp.maximum(y, 0)
         return y
 
     def backward(self, gy):
@@ -78,7 +78,7 @@ class Linear(Function):
             g2 = g.reshape(-1, g.shape[-1])
             gx = wrap((g2 @ kernel.data.T).reshape(x.shape)) if nx else None
             gk = wrap(x.data.reshape(-1, x.shape[-1]).T @ g2) if nk else None
-            gb = wrap(g2.sum(axis=0)) if nb else None
+            gb = wrap(B().xp.sum(g2, axis=0)) if nb else None
             return (gx, gk, gb) if has_bias else (gx, gk)
         if self.relu:
             gy = gy * Tensor(B().cast(self.output().data > 0, gy.dtype))

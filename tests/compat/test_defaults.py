@@ -121,7 +121,7 @@ def test_constructor_signature_matches_keras(modname, name, keras_cls, kusari_cl
 _REQUIRED = {"units": 3, "filters": 2, "kernel_size": 3, "pool_size": 2, "rate": 0.5, "input_dim": 10,
              "output_dim": 4, "num_heads": 2, "key_dim": 4, "activation": "relu", "target_shape": (2,),
              "dims": (1,), "n": 2, "size": 2, "padding": 1, "cropping": 1, "shape": (3,), "stddev": 0.1,
-             "axes": 1, "l1": 0.0, "l2": 0.0}
+             "axes": 1, "l1": 0.0, "l2": 0.0, "scale": 0.5, "height": 2, "width": 2}
 _CONFIG_SKIPPED = {"Lambda": "a Python function: Keras writes marshalled bytecode, kusari refuses to (no pickles)"}
 
 
@@ -186,3 +186,18 @@ def test_unsupported_keras_arguments_fail_clearly():
                         (lambda: callbacks.BackupAndRestore("x", double_checkpoint=True), "double_checkpoint")):
         with pytest.raises(NotImplementedError, match=match):
             make()
+
+
+def test_missing_keras_layers_fail_with_a_clear_error():
+    missing = sorted(n for n in dir(keras.layers) if n[:1].isupper() and not hasattr(layers, n))
+    if not missing:
+        pytest.skip("kusari has every Keras layer")
+    with pytest.raises(AttributeError, match=f"no {missing[0]!r} yet.*kusari has: .*Dense"):
+        getattr(layers, missing[0])
+
+
+def test_config_functions_keras_has_exist():
+    for name in ("floatx", "set_floatx", "epsilon", "set_epsilon", "image_data_format", "set_image_data_format",
+                 "backend"):
+        assert callable(getattr(kusari.config, name)), name
+    assert kusari.config.backend() == kusari.backend.current().name

@@ -151,3 +151,10 @@ def test_ops_and_operators_on_symbolic_tensors_record_saveable_nodes(tmp_path):
     model.save(path)
     again = kusari.models.load_model(path)
     np.testing.assert_array_equal(again.predict(data, verbose=0), model.predict(data, verbose=0))
+
+
+def test_sequential_infers_its_input_from_a_first_model_layer():
+    base = kusari.Sequential([kusari.Input((5,)), layers.Dense(4)])
+    model = kusari.Sequential([base, layers.Dense(2)])
+    assert model.built and model.output.shape == (None, 2)
+    assert len(model.trainable_weights) == 4
