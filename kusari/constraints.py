@@ -9,6 +9,8 @@ from kusari import config, ops
 
 
 class Constraint:
+    """Base: ``constraint(weight)`` returns the projected weight; the default leaves it unchanged."""
+
     def __call__(self, w):
         return w
 
@@ -25,6 +27,8 @@ def _norms(w, axis):
 
 
 class MaxNorm(Constraint):
+    """Rescales each slice along ``axis`` whose L2 norm exceeds ``max_value`` down to it."""
+
     def __init__(self, max_value=2, axis=0):
         self.max_value, self.axis = max_value, axis
 
@@ -38,11 +42,20 @@ class MaxNorm(Constraint):
 
 
 class NonNeg(Constraint):
+    """Sets negative weights to zero."""
+
     def __call__(self, w):
         return ops.relu(w)
 
 
 class UnitNorm(Constraint):
+    """Rescales each slice along ``axis`` to L2 norm 1.
+
+    >>> import kusari
+    >>> kusari.constraints.UnitNorm()(kusari.tensor([[3.0], [4.0]])).tolist()
+    [[0.6...], [0.8...]]
+    """
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -54,6 +67,8 @@ class UnitNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
+    """Keeps the L2 norm of each slice along ``axis`` in [min_value, max_value]; ``rate`` < 1 moves part way."""
+
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
 

@@ -61,16 +61,27 @@ def _dtype(dtype):
 
 
 class Zeros(Initializer):
+    """Fills with 0: ``kernel_initializer="zeros"``."""
+
     def __call__(self, shape, dtype=None):
         return _backend().zeros(tuple(shape), _dtype(dtype))
 
 
 class Ones(Initializer):
+    """Fills with 1: ``"ones"``."""
+
     def __call__(self, shape, dtype=None):
         return _backend().ones(tuple(shape), _dtype(dtype))
 
 
 class Constant(Initializer):
+    """Fills with ``value``.
+
+    >>> from kusari import initializers
+    >>> initializers.Constant(3.0)((2,)).tolist()
+    [3.0, 3.0]
+    """
+
     def __init__(self, value=0.0):
         self.value = value
 
@@ -90,6 +101,8 @@ class _Seeded(Initializer):
 
 
 class RandomNormal(_Seeded):
+    """Samples from N(mean, stddev²); ``seed`` makes it reproducible."""
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
@@ -102,6 +115,8 @@ class RandomNormal(_Seeded):
 
 
 class RandomUniform(_Seeded):
+    """Samples uniformly from [minval, maxval); ``seed`` makes it reproducible."""
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
@@ -114,6 +129,8 @@ class RandomUniform(_Seeded):
 
 
 class TruncatedNormal(_Seeded):
+    """Samples from N(mean, stddev²), redrawing values more than two stddevs from the mean."""
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
@@ -192,6 +209,8 @@ LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
 
 
 class Orthogonal(_Seeded):
+    """A random orthogonal matrix (rows or columns orthonormal) times ``gain``; kernels are flattened to 2-D."""
+
     def __init__(self, gain=1.0, seed=None):
         super().__init__(seed)
         self.gain = gain
@@ -217,6 +236,13 @@ class Orthogonal(_Seeded):
 
 
 class Identity(Initializer):
+    """The identity matrix times ``gain`` (2-D shapes only).
+
+    >>> from kusari import initializers
+    >>> initializers.Identity()((2, 2)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+
     def __init__(self, gain=1.0):
         self.gain = gain
 

@@ -9,6 +9,8 @@ from kusari import ops
 
 
 class Regularizer:
+    """Base: ``regularizer(weight)`` returns a scalar penalty added to the loss."""
+
     def __call__(self, x):
         raise NotImplementedError
 
@@ -21,6 +23,13 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w²)``.
+
+    >>> import kusari
+    >>> float(kusari.regularizers.L1L2(l1=1.0, l2=1.0)(kusari.tensor([1.0, -2.0])))
+    8.0
+    """
+
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = float(l1), float(l2)
 
@@ -37,6 +46,8 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
+    """``l1 * sum(|w|)``: pushes weights to exactly zero (``"l1"``)."""
+
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
 
@@ -45,6 +56,8 @@ class L1(L1L2):
 
 
 class L2(L1L2):
+    """``l2 * sum(w²)``: weight decay through the loss (``"l2"``)."""
+
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
 

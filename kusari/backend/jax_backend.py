@@ -232,8 +232,9 @@ def _conv_bwd_filter(x, gy, w_shape, strides, padding, dilation, groups):
 
 
 def _max_pool_raw(x, pool, strides, padding):
-    init = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
-    return lax.reduce_window(x, jnp.asarray(init, x.dtype), lax.max, (1, *pool, 1), (1, *strides, 1),
+    # a concrete (NumPy) init value lets JAX pick its differentiable reduce_window_max primitive
+    init = -np.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
+    return lax.reduce_window(x, np.asarray(init, x.dtype), lax.max, (1, *pool, 1), (1, *strides, 1),
                              [(0, 0)] + list(padding) + [(0, 0)])
 
 
@@ -255,11 +256,11 @@ def _max_pool_gather(ggx, x, pool, strides, padding):
 def _avg_pool_raw(x, pool, strides, padding):
     window, step = (1, *pool, 1), (1, *strides, 1)
     pads = [(0, 0)] + list(padding) + [(0, 0)]
-    s = lax.reduce_window(x, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+    s = lax.reduce_window(x, np.asarray(0, x.dtype), lax.add, window, step, pads)
     if not any(lo or hi for lo, hi in padding):
         return s / math.prod(pool)
     ones = jnp.ones((1, *x.shape[1:-1], 1), x.dtype)
-    counts = lax.reduce_window(ones, jnp.asarray(0, x.dtype), lax.add, window, step, pads)
+    counts = lax.reduce_window(ones, np.asarray(0, x.dtype), lax.add, window, step, pads)
     return s / counts     # Keras "same" pooling: padded positions are not counted
 
 

@@ -91,7 +91,12 @@ def _constraint_config(c):
 
 
 class Activation(Layer):
-    """Applies an activation by name or callable: ``Activation("relu")``."""
+    """Applies an activation by name or callable.
+
+    >>> import kusari
+    >>> kusari.layers.Activation("relu")(kusari.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -106,14 +111,25 @@ class Activation(Layer):
 
 
 class Identity(Layer):
+    """Returns its input unchanged (a placeholder, e.g. for a removed head).
+
+    >>> import kusari
+    >>> kusari.layers.Identity()(kusari.tensor([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+
     def call(self, inputs):
         return inputs
 
 
 class Lambda(Layer):
-    """Wraps a Python function as a layer: ``Lambda(lambda x: x * 2)``.
+    """Wraps a Python function as a layer.
 
     Its function is not serialised as code: loading a saved model with a Lambda needs ``safe_mode=False``.
+
+    >>> import kusari
+    >>> kusari.layers.Lambda(lambda x: x * 2)(kusari.tensor([1.0, 2.0])).tolist()
+    [2.0, 4.0]
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):

@@ -11,6 +11,13 @@ from kusari.layers.symbolic import Node, SymbolicTensor
 
 
 class InputLayer(Layer):
+    """The layer behind ``Input``: holds the batch shape and dtype of a model input.
+
+    >>> import kusari
+    >>> kusari.layers.InputLayer(shape=(3,)).batch_shape
+    (None, 3)
+    """
+
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
                  input_tensor=None, optional=False, name=None, **kwargs):
         for arg, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):

@@ -275,7 +275,7 @@ class Layer:
         return cache
 
     def __call__(self, *args, **kwargs):
-        if args and symbolic.is_symbolic(args[0]) or symbolic.is_symbolic(kwargs):
+        if symbolic.is_symbolic(args) or kwargs and symbolic.is_symbolic(kwargs):
             return self._symbolic_call(args, kwargs)
         ctx = _CallContext
         params, var_kw = self._call_params()

@@ -3,6 +3,12 @@
 
 Element-wise merges follow Keras 3: inputs of lower rank get size-1 axes inserted at axis 1 until all ranks match,
 then the shapes broadcast (sizes equal or 1); batch sizes must agree. Masks are combined with logical AND.
+
+>>> import kusari
+>>> from kusari import layers
+>>> a, b = kusari.tensor([[1.0, 2.0]]), kusari.tensor([[3.0, 4.0]])
+>>> layers.add([a, b]).tolist(), layers.concatenate([a, b]).shape
+([[4.0, 6.0]], (1, 4))
 """
 from kusari import ops
 from kusari.layers.layer import Layer

@@ -40,6 +40,13 @@ def op_name_from_keras(class_name):
 
 
 class OpLayer(Layer):
+    """A ``kusari.ops`` function by name, as a layer: made for you when an op is applied to a symbolic tensor.
+
+    >>> import kusari
+    >>> kusari.layers.OpLayer("relu")(kusari.tensor([-1.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
+
     def __init__(self, op_name, name=None, **kwargs):
         if op_name not in ops.__all__:
             raise ValueError(f"OpLayer: kusari.ops has no {op_name!r}")

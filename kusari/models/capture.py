@@ -24,6 +24,18 @@ class Taps(dict):
 
 
 class capture:
+    """``with capture(model, names) as taps:`` records the outputs of the named layers during the block.
+
+    ``taps[name]`` is the output of the last call, ``taps.all[name]`` every call's output (shared layers).
+
+    >>> import kusari
+    >>> model = kusari.Sequential([kusari.layers.Dense(3, name="hidden"), kusari.layers.Dense(1)])
+    >>> with kusari.capture(model, "hidden") as taps:
+    ...     _ = model(kusari.ops.ones((2, 4)))
+    >>> taps["hidden"].shape, len(taps.all["hidden"])
+    ((2, 3), 1)
+    """
+
     def __init__(self, model, names):
         if isinstance(names, str):
             names = [names]

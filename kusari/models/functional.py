@@ -15,6 +15,16 @@ from kusari.models.model import Model
 
 
 class Functional(Model):
+    """What ``kusari.Model(inputs, outputs)`` builds: a graph of layer calls, replayed on real tensors.
+
+    >>> import kusari
+    >>> a, b = kusari.Input((2,)), kusari.Input((3,))
+    >>> merged = kusari.layers.concatenate([a, b])
+    >>> model = kusari.Model([a, b], [kusari.layers.Dense(1)(merged), merged])
+    >>> [y.shape for y in model([kusari.ops.ones((5, 2)), kusari.ops.ones((5, 3))])]
+    [(5, 1), (5, 5)]
+    """
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
         for what, struct in (("inputs", inputs), ("outputs", outputs)):

@@ -20,6 +20,17 @@ from kusari.training.trainer import Trainer
 
 
 class Model(Trainer, Layer):
+    """A Layer with ``compile``/``fit``/``evaluate``/``predict``, ``summary`` and ``save``.
+
+    Subclass it and write ``call`` (or ``forward``), or build it functionally with ``Model(inputs, outputs)``.
+
+    >>> import kusari
+    >>> inp = kusari.Input((3,))
+    >>> model = kusari.Model(inp, kusari.layers.Dense(2)(inp))
+    >>> model(kusari.ops.ones((4, 3))).shape
+    (4, 2)
+    """
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and _functional_args(args, kwargs):
             from kusari.models.functional import Functional

@@ -14,6 +14,15 @@ from kusari.models.model import Model
 
 
 class Sequential(Model):
+    """A Model that calls its layers one after another; ``add`` appends, ``pop`` removes the last.
+
+    >>> import kusari
+    >>> model = kusari.Sequential([kusari.Input((4,)), kusari.layers.Dense(2)])
+    >>> model.add(kusari.layers.Activation("softmax"))
+    >>> [layer.name.split("_")[0] for layer in model.layers]
+    ['dense', 'activation']
+    """
+
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
         self._input_layer = None

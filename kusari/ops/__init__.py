@@ -44,5 +44,7 @@ def _symbolic_aware(fn, name):
 __all__ = []
 for _family in _FAMILIES:
     for _name in getattr(_family, "__all__", ()):
+        if _name in __all__:  # re-exported by two families (nn.tanh is unary.tanh)
+            continue
         globals()[_name] = _symbolic_aware(getattr(_family, _name), _name)
         __all__.append(_name)

@@ -25,6 +25,12 @@ def register_serializable(package="Custom", name=None):
 
 
 def get_registered_name(cls):
+    """The name a class is saved under: ``package>Name`` when registered, else the class name.
+
+    >>> import kusari
+    >>> kusari.saving.get_registered_name(kusari.layers.Dense)
+    'Dense'
+    """
     return getattr(cls, "_registered_name", None) if "_registered_name" in vars(cls) else cls.__name__
 
 

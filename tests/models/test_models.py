@@ -158,3 +158,10 @@ def test_sequential_infers_its_input_from_a_first_model_layer():
     model = kusari.Sequential([base, layers.Dense(2)])
     assert model.built and model.output.shape == (None, 2)
     assert len(model.trainable_weights) == 4
+
+
+def test_reflected_operators_on_symbolic_tensors():
+    x = kusari.Input((2,))
+    model = kusari.Model(x, 1.0 - 2.0 * x + x / 4.0)
+    data = np.array([[1.0, -2.0]], "float32")
+    np.testing.assert_allclose(model(data).numpy(), 1.0 - 2.0 * data + data / 4.0, rtol=1e-6)
