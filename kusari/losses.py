@@ -750,18 +750,25 @@ def get(identifier):
     >>> type(kusari.losses.get("CategoricalCrossentropy")).__name__
     'CategoricalCrossentropy'
     """
+    return _lookup(identifier, ALL_OBJECTS_DICT, deserialize, _unknown)
+
+
+def _lookup(identifier, objects, deserialize, unknown, not_by_name=()):
+    """What ``losses.get`` and ``metrics.get`` share: None stays None; a dict goes through ``deserialize``; a name
+    is looked up in ``objects`` (the names in ``not_by_name`` are refused); a class found gives a new instance, a
+    callable (found or given) itself; anything else raises ``unknown(identifier)``."""
     if identifier is None:
         return None
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
     elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-        if obj is None:
-            raise _unknown(identifier)
+        obj = objects.get(identifier)
+        if obj is None or identifier in not_by_name:
+            raise unknown(identifier)
     else:
         obj = identifier
     if inspect.isclass(obj):
         return obj()
     if callable(obj):
         return obj
-    raise _unknown(identifier)
+    raise unknown(identifier)

@@ -17,8 +17,8 @@ Arguments, defaults, ``get_config`` keys, weight names, shapes and order follow 
 import inspect
 import operator
 
-from kusari import activations, config, constraints, initializers, ops, regularizers
-from kusari.layers.core import _constraint_config, _serialize
+from kusari import activations, config, ops
+from kusari.layers.core import _add_weight_with_options, _init_weight_options, _weight_options_config
 from kusari.layers.layer import Layer
 from kusari.ops.conv import output_spatial, padding_pairs
 
@@ -136,12 +136,46 @@ def _common_config(layer):
             "data_format": layer.data_format, "dilation_rate": layer.dilation_rate}
 
 
-# -- Conv1D / Conv2D / Conv3D --------------------------------------------------------------------------------------
-
-class BaseConv(Layer):
-    """N-D convolution (cross-correlation) plus bias and activation; see ``Conv2D``."""
+class _ConvLayer(Layer):
+    """What the convolution layers share: the geometry arguments' checks, the bias plus activation after the
+    convolution, and the input checks of ``build``."""
 
     rank = None
+
+    def _init_geometry(self, cls, kernel_size, strides, dilation_rate, padding, allow_causal=False):
+        rank = self.rank
+        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
+        self.strides = _tuple(strides, rank, "strides", cls)
+        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
+        self.padding = _padding(padding, cls, allow_causal=allow_causal)
+
+    def _init_output(self, cls, data_format, activation, use_bias):
+        self.data_format = _data_format(data_format, cls)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
+                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+
+    def _input_channels(self, input_shape):
+        """``build``'s check of the input rank; the number of input channels."""
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
+                             f"shape {tuple(input_shape)}")
+        return _channels(self, input_shape)
+
+    def _add_bias_weight(self, size):
+        return _add_weight_with_options(self, (size,), "bias") if self.use_bias else None
+
+    def _bias_and_activation(self, y):
+        y = _add_bias(self, y, self.bias, self.rank)
+        return self.activation(y) if self.activation is not None else y
+
+
+# -- Conv1D / Conv2D / Conv3D --------------------------------------------------------------------------------------
+
+class BaseConv(_ConvLayer):
+    """N-D convolution (cross-correlation) plus bias and activation; see ``Conv2D``."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -151,44 +185,22 @@ class BaseConv(Layer):
         cls = type(self).__name__
         if lora_rank:
             raise NotImplementedError(f"{cls}(lora_rank=...) is not supported by kusari yet")
-        rank = self.rank
         self.filters = _positive_int(filters, "filters", cls)
         self.groups = _positive_int(groups, "groups", cls)
         if self.filters % self.groups:
             raise ValueError(f"{cls}: the number of filters must be divisible by the number of groups, got "
                              f"filters={filters}, groups={groups}")
-        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
-        self.strides = _tuple(strides, rank, "strides", cls)
-        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
-        self.padding = _padding(padding, cls, allow_causal=rank == 1)
-        self.data_format = _data_format(data_format, cls)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
-                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_geometry(cls, kernel_size, strides, dilation_rate, padding, allow_causal=self.rank == 1)
+        self._init_output(cls, data_format, activation, use_bias)
+        _init_weight_options(self, ("kernel", "bias"), locals())
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}")
-        c = _channels(self, input_shape)
+        c = self._input_channels(input_shape)
         if c % self.groups:
             raise ValueError(f"{self.name} ({type(self).__name__}): the number of input channels ({c}) must be "
                              f"divisible by groups={self.groups} (input shape {tuple(input_shape)})")
-        self.kernel = self.add_weight(shape=self.kernel_size + (c // self.groups, self.filters),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        self.kernel = _add_weight_with_options(self, self.kernel_size + (c // self.groups, self.filters), "kernel")
+        self.bias = self._add_bias_weight(self.filters)
         self.built = True
 
     def call(self, inputs):
@@ -203,8 +215,7 @@ class BaseConv(Layer):
             padding = "valid"
         y = ops.conv(inputs, self.kernel, strides=self.strides, padding=padding, data_format=self.data_format,
                      dilation_rate=self.dilation_rate)
-        y = _add_bias(self, y, self.bias, self.rank)
-        return self.activation(y) if self.activation is not None else y
+        return self._bias_and_activation(y)
 
     def compute_output_shape(self, input_shape):
         return _conv_out_shape(input_shape, self.rank, self.data_format, self.filters, self.kernel_size,
@@ -213,13 +224,7 @@ class BaseConv(Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **_common_config(self), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize(self.kernel_initializer, initializers),
-                "bias_initializer": _serialize(self.bias_initializer, initializers),
-                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers),
-                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
-                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
-                "kernel_constraint": _constraint_config(self.kernel_constraint),
-                "bias_constraint": _constraint_config(self.bias_constraint)}
+                **_weight_options_config(self, ("kernel", "bias"))}
 
 
 class Conv1D(BaseConv):
@@ -256,7 +261,7 @@ class Conv3D(BaseConv):
 
 # -- transposed convolutions ---------------------------------------------------------------------------------------
 
-class BaseConvTranspose(Layer):
+class BaseConvTranspose(_ConvLayer):
     """N-D transposed convolution; kernel ``(*kernel_size, filters, in_channels)``; see ``Conv2DTranspose``."""
 
     rank = None
@@ -267,42 +272,20 @@ class BaseConvTranspose(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        rank = self.rank
         self.filters = _positive_int(filters, "filters", cls)
-        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
-        self.strides = _tuple(strides, rank, "strides", cls)
-        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
-        self.padding = _padding(padding, cls)
+        self._init_geometry(cls, kernel_size, strides, dilation_rate, padding)
         self.output_padding = None if output_padding is None else \
-            _tuple(output_padding, rank, "output_padding", cls, allow_zero=True)
+            _tuple(output_padding, self.rank, "output_padding", cls, allow_zero=True)
         if self.output_padding is not None and any(p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{cls}: output_padding must be smaller than strides, got "
                              f"output_padding={self.output_padding}, strides={self.strides}")
-        self.data_format = _data_format(data_format, cls)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
-                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_output(cls, data_format, activation, use_bias)
+        _init_weight_options(self, ("kernel", "bias"), locals())
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}")
-        c = _channels(self, input_shape)
-        self.kernel = self.add_weight(shape=self.kernel_size + (self.filters, c),
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint, name="kernel")
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        c = self._input_channels(input_shape)
+        self.kernel = _add_weight_with_options(self, self.kernel_size + (self.filters, c), "kernel")
+        self.bias = self._add_bias_weight(self.filters)
         self.built = True
 
     def call(self, inputs):
@@ -311,8 +294,7 @@ class BaseConvTranspose(Layer):
         y = ops.conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
                                output_padding=self.output_padding, data_format=self.data_format,
                                dilation_rate=self.dilation_rate)
-        y = _add_bias(self, y, self.bias, self.rank)
-        return self.activation(y) if self.activation is not None else y
+        return self._bias_and_activation(y)
 
     def compute_output_shape(self, input_shape):
         """Keras' compute_conv_transpose_output_shape (None dims stay None)."""
@@ -338,13 +320,7 @@ class BaseConvTranspose(Layer):
         return {**super().get_config(), "filters": self.filters, **_common_config(self),
                 "output_padding": self.output_padding,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize(self.kernel_initializer, initializers),
-                "bias_initializer": _serialize(self.bias_initializer, initializers),
-                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers),
-                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
-                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
-                "kernel_constraint": _constraint_config(self.kernel_constraint),
-                "bias_constraint": _constraint_config(self.bias_constraint)}
+                **_weight_options_config(self, ("kernel", "bias"))}
 
 
 class Conv1DTranspose(BaseConvTranspose):
@@ -381,7 +357,7 @@ class Conv3DTranspose(BaseConvTranspose):
 
 # -- depthwise convolutions ----------------------------------------------------------------------------------------
 
-class BaseDepthwiseConv(Layer):
+class BaseDepthwiseConv(_ConvLayer):
     """Depthwise convolution: each input channel with its own ``depth_multiplier`` filters; see ``DepthwiseConv2D``.
     """
 
@@ -393,25 +369,10 @@ class BaseDepthwiseConv(Layer):
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        rank = self.rank
         self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", cls)
-        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
-        self.strides = _tuple(strides, rank, "strides", cls)
-        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
-        self.padding = _padding(padding, cls)
-        self.data_format = _data_format(data_format, cls)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
-                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_geometry(cls, kernel_size, strides, dilation_rate, padding)
+        self._init_output(cls, data_format, activation, use_bias)
+        _init_weight_options(self, ("depthwise", "bias"), locals())
 
     @property
     def depthwise_kernel(self):
@@ -419,17 +380,10 @@ class BaseDepthwiseConv(Layer):
         return self.kernel
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}")
-        c = _channels(self, input_shape)
-        self.kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
-                                      initializer=self.depthwise_initializer,
-                                      regularizer=self.depthwise_regularizer,
-                                      constraint=self.depthwise_constraint, name="kernel")
-        self.bias = self.add_weight(shape=(c * self.depth_multiplier,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        c = self._input_channels(input_shape)
+        self.kernel = _add_weight_with_options(self, self.kernel_size + (c, self.depth_multiplier), "depthwise",
+                                               name="kernel")
+        self.bias = self._add_bias_weight(c * self.depth_multiplier)
         self.built = True
 
     def call(self, inputs):
@@ -437,8 +391,7 @@ class BaseDepthwiseConv(Layer):
         _check_channels(self, inputs, self.kernel.shape[-2])
         y = ops.depthwise_conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
                                data_format=self.data_format, dilation_rate=self.dilation_rate)
-        y = _add_bias(self, y, self.bias, self.rank)
-        return self.activation(y) if self.activation is not None else y
+        return self._bias_and_activation(y)
 
     def compute_output_shape(self, input_shape):
         c = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
@@ -449,13 +402,7 @@ class BaseDepthwiseConv(Layer):
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, **_common_config(self),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": _serialize(self.depthwise_initializer, initializers),
-                "bias_initializer": _serialize(self.bias_initializer, initializers),
-                "depthwise_regularizer": _serialize(self.depthwise_regularizer, regularizers),
-                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
-                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
-                "depthwise_constraint": _constraint_config(self.depthwise_constraint),
-                "bias_constraint": _constraint_config(self.bias_constraint)}
+                **_weight_options_config(self, ("depthwise", "bias"))}
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):
@@ -483,7 +430,7 @@ class DepthwiseConv2D(BaseDepthwiseConv):
 
 # -- separable convolutions ----------------------------------------------------------------------------------------
 
-class BaseSeparableConv(Layer):
+class BaseSeparableConv(_ConvLayer):
     """A depthwise convolution followed by a pointwise (1x1) one; see ``SeparableConv2D``."""
 
     rank = None
@@ -495,46 +442,19 @@ class BaseSeparableConv(Layer):
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        rank = self.rank
         self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", cls)
         self.filters = _positive_int(filters, "filters", cls)
-        self.kernel_size = _tuple(kernel_size, rank, "kernel_size", cls)
-        self.strides = _tuple(strides, rank, "strides", cls)
-        self.dilation_rate = _tuple(dilation_rate, rank, "dilation_rate", cls)
-        self.padding = _padding(padding, cls)
-        self.data_format = _data_format(data_format, cls)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, got "
-                             f"strides={self.strides}, dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self._init_geometry(cls, kernel_size, strides, dilation_rate, padding)
+        self._init_output(cls, data_format, activation, use_bias)
+        _init_weight_options(self, ("depthwise", "pointwise", "bias"), locals())
 
     def build(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f"{self.name} ({type(self).__name__}): expected inputs of rank {self.rank + 2}, got "
-                             f"shape {tuple(input_shape)}")
-        c = _channels(self, input_shape)
-        self.depthwise_kernel = self.add_weight(shape=self.kernel_size + (c, self.depth_multiplier),
-                                                initializer=self.depthwise_initializer,
-                                                regularizer=self.depthwise_regularizer,
-                                                constraint=self.depthwise_constraint, name="depthwise_kernel")
-        self.pointwise_kernel = self.add_weight(shape=(1,) * self.rank + (c * self.depth_multiplier, self.filters),
-                                                initializer=self.pointwise_initializer,
-                                                regularizer=self.pointwise_regularizer,
-                                                constraint=self.pointwise_constraint, name="pointwise_kernel")
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        c = self._input_channels(input_shape)
+        self.depthwise_kernel = _add_weight_with_options(self, self.kernel_size + (c, self.depth_multiplier),
+                                                         "depthwise", name="depthwise_kernel")
+        self.pointwise_kernel = _add_weight_with_options(
+            self, (1,) * self.rank + (c * self.depth_multiplier, self.filters), "pointwise", name="pointwise_kernel")
+        self.bias = self._add_bias_weight(self.filters)
         self.built = True
 
     def call(self, inputs):
@@ -543,8 +463,7 @@ class BaseSeparableConv(Layer):
         y = ops.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel, strides=self.strides,
                                padding=self.padding, data_format=self.data_format,
                                dilation_rate=self.dilation_rate)
-        y = _add_bias(self, y, self.bias, self.rank)
-        return self.activation(y) if self.activation is not None else y
+        return self._bias_and_activation(y)
 
     def compute_output_shape(self, input_shape):
         return _conv_out_shape(input_shape, self.rank, self.data_format, self.filters, self.kernel_size,
@@ -554,16 +473,7 @@ class BaseSeparableConv(Layer):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
                 **_common_config(self),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": _serialize(self.depthwise_initializer, initializers),
-                "pointwise_initializer": _serialize(self.pointwise_initializer, initializers),
-                "bias_initializer": _serialize(self.bias_initializer, initializers),
-                "depthwise_regularizer": _serialize(self.depthwise_regularizer, regularizers),
-                "pointwise_regularizer": _serialize(self.pointwise_regularizer, regularizers),
-                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
-                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
-                "depthwise_constraint": _constraint_config(self.depthwise_constraint),
-                "pointwise_constraint": _constraint_config(self.pointwise_constraint),
-                "bias_constraint": _constraint_config(self.bias_constraint)}
+                **_weight_options_config(self, ("depthwise", "pointwise", "bias"))}
 
 
 class SeparableConv1D(BaseSeparableConv):

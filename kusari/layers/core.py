@@ -33,13 +33,7 @@ class Dense(Layer):
         self.units = units
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _init_weight_options(self, ("kernel", "bias"), locals())
         if lora_rank:
             raise NotImplementedError("Dense(lora_rank=...) is not supported by kusari yet")
         self.supports_masking = True
@@ -48,12 +42,8 @@ class Dense(Layer):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"{self.name}: the last dimension of the input must be known, got {input_shape}")
-        self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
-        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                    name="bias") if self.use_bias else None
+        self.kernel = _add_weight_with_options(self, (input_dim, self.units), "kernel")
+        self.bias = _add_weight_with_options(self, (self.units,), "bias") if self.use_bias else None
         self.built = True
 
     def call(self, inputs):
@@ -75,19 +65,44 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize(self.kernel_initializer, initializers),
-                "bias_initializer": _serialize(self.bias_initializer, initializers),
-                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers),
-                "bias_regularizer": _serialize(self.bias_regularizer, regularizers),
-                "activity_regularizer": _serialize(self.activity_regularizer, regularizers),
-                "kernel_constraint": _constraint_config(self.kernel_constraint),
-                "bias_constraint": _constraint_config(self.bias_constraint)}
+                **_weight_options_config(self, ("kernel", "bias"))}
 
 
 def _constraint_config(c):
     if c is None:
         return None
     return {"class_name": type(c).__name__, "config": c.get_config()}
+
+
+# -- the initializer / regularizer / constraint of each weight (Dense and the convolutions) ------------------------
+
+def _init_weight_options(layer, weights, arguments):
+    """Set ``layer.<w>_initializer``, ``<w>_regularizer`` and ``<w>_constraint`` for each weight name ``w`` in
+    ``weights``, and ``layer.activity_regularizer``, from the constructor's ``arguments`` (its ``locals()``):
+    initializers, then regularizers (activity last), then constraints — the order of Keras' ``get_config`` keys."""
+    for w in weights:
+        setattr(layer, f"{w}_initializer", initializers.get(arguments[f"{w}_initializer"]))
+    for w in weights + ("activity",):
+        setattr(layer, f"{w}_regularizer", regularizers.get(arguments[f"{w}_regularizer"]))
+    for w in weights:
+        setattr(layer, f"{w}_constraint", constraints.get(arguments[f"{w}_constraint"]))
+
+
+def _weight_options_config(layer, weights):
+    """The ``get_config`` entries for what ``_init_weight_options`` set, in the same order."""
+    config = {f"{w}_initializer": _serialize(getattr(layer, f"{w}_initializer"), initializers) for w in weights}
+    config.update({f"{w}_regularizer": _serialize(getattr(layer, f"{w}_regularizer"), regularizers)
+                   for w in weights + ("activity",)})
+    config.update({f"{w}_constraint": _constraint_config(getattr(layer, f"{w}_constraint")) for w in weights})
+    return config
+
+
+def _add_weight_with_options(layer, shape, options, name=None):
+    """``layer.add_weight`` with ``layer.<options>_initializer`` / ``_regularizer`` / ``_constraint``; the weight is
+    named ``name`` (default: ``options``)."""
+    return layer.add_weight(shape=shape, initializer=getattr(layer, f"{options}_initializer"),
+                            regularizer=getattr(layer, f"{options}_regularizer"),
+                            constraint=getattr(layer, f"{options}_constraint"), name=name or options)
 
 
 class Activation(Layer):

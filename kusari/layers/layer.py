@@ -50,6 +50,18 @@ class _CallContext:
     hooks = []
 
 
+def _unique(own, sub_lists):
+    """``own``, then each list in ``sub_lists``, without repeats (a weight shared by two layers is listed once,
+    where it first appears)."""
+    out, seen = [], set()
+    for weights in (own, *sub_lists):
+        for w in weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+    return out
+
+
 def call_context():
     return _CallContext
 
@@ -168,17 +180,7 @@ class Layer:
     @property
     def weights(self):
         """Own weights (trainable, then non-trainable), then each sub-layer's — Keras' order."""
-        out, seen = [], set()
-        for w in self._trainable_vars + self._non_trainable_vars:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        for layer in self._layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(self._trainable_vars + self._non_trainable_vars, (layer.weights for layer in self._layers))
 
     variables = weights
 
@@ -186,17 +188,7 @@ class Layer:
     def trainable_weights(self):
         if not self.trainable:
             return []
-        out, seen = [], set()
-        for w in self._trainable_vars:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        for layer in self._layers:
-            for w in layer.trainable_weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(self._trainable_vars, (layer.trainable_weights for layer in self._layers))
 
     trainable_variables = trainable_weights
 

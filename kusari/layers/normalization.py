@@ -21,6 +21,14 @@ def _axis_index(axis, ndim, layer):
 class _GammaBeta(Layer):
     """Shared argument handling for layers with ``gamma`` / ``beta``."""
 
+    def _known_axis_dim(self, input_shape, layer_type):
+        """``build``'s check: the size of ``input_shape`` along ``self.axis``, which must be known."""
+        dim = input_shape[_axis_index(self.axis, len(input_shape), self)]
+        if dim is None:
+            raise ValueError(f"{self.name} ({layer_type}): axis {self.axis} of the input must be known, got "
+                             f"shape {tuple(input_shape)}")
+        return dim
+
     def _init_gamma_beta(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                          gamma_regularizer, beta_constraint, gamma_constraint):
         self.center, self.scale = bool(center), bool(scale)
@@ -91,11 +99,7 @@ class BatchNormalization(_GammaBeta):
         self.supports_masking = True
 
     def build(self, input_shape):
-        ax = _axis_index(self.axis, len(input_shape), self)
-        dim = input_shape[ax]
-        if dim is None:
-            raise ValueError(f"{self.name} (BatchNormalization): axis {self.axis} of the input must be known, got "
-                             f"shape {tuple(input_shape)}")
+        dim = self._known_axis_dim(input_shape, "BatchNormalization")
         self._add_gamma_beta((dim,), gamma=self.scale, beta=self.center)
         self.moving_mean = self.add_weight(shape=(dim,), initializer=self.moving_mean_initializer,
                                            trainable=False, name="moving_mean")
@@ -252,11 +256,7 @@ class GroupNormalization(_GammaBeta):
         self.supports_masking = True
 
     def build(self, input_shape):
-        ax = _axis_index(self.axis, len(input_shape), self)
-        dim = input_shape[ax]
-        if dim is None:
-            raise ValueError(f"{self.name} (GroupNormalization): axis {self.axis} of the input must be known, got "
-                             f"shape {tuple(input_shape)}")
+        dim = self._known_axis_dim(input_shape, "GroupNormalization")
         if self.groups == -1:
             self.groups = dim
         if dim < self.groups:

@@ -9,7 +9,7 @@ in an average.
 (2, 3, 3, 3)
 """
 from kusari import ops
-from kusari.layers.conv import _data_format, _padding, _tuple
+from kusari.layers.conv import _check_rank, _data_format, _padding, _tuple
 from kusari.layers.layer import Layer
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
@@ -18,14 +18,6 @@ __all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "
            "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
            "GlobalMaxPool3D"]
-
-
-def _check_rank(layer, inputs, rank):
-    if len(inputs.shape) != rank + 2:
-        layout = "(batch, " + ", ".join(["spatial"] * rank) + ", channels)" \
-            if layer.data_format == "channels_last" else "(batch, channels, " + ", ".join(["spatial"] * rank) + ")"
-        raise ValueError(f"{layer.name} ({type(layer).__name__}): expected inputs of rank {rank + 2} {layout}, "
-                         f"got shape {tuple(inputs.shape)}")
 
 
 class BasePooling(Layer):

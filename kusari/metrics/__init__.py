@@ -25,6 +25,7 @@ from kusari.metrics.loss_metrics import (BinaryCrossentropy, CategoricalCrossent
                                          MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
                                          SparseCategoricalCrossentropy, SquaredHinge)
 from kusari.metrics.metric import _snake
+from kusari.losses import _lookup
 from kusari.losses import (binary_crossentropy, categorical_crossentropy, categorical_hinge, hinge, huber,
                            kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
                            mean_squared_error, mean_squared_logarithmic_error, poisson,
@@ -100,21 +101,7 @@ def get(identifier):
     >>> type(kusari.metrics.get("mse")).__name__
     'MeanSquaredError'
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-        if obj is None or identifier in _NOT_BY_NAME:
-            raise _unknown(identifier)
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        return obj()
-    if callable(obj):
-        return obj
-    raise _unknown(identifier)
+    return _lookup(identifier, ALL_OBJECTS_DICT, deserialize, _unknown, not_by_name=_NOT_BY_NAME)
 
 
 _BINARY_LOSSES = {"binary_crossentropy", "bce", "binary_focal_crossentropy"}

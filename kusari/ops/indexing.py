@@ -133,7 +133,7 @@ def _axis_slice(x, axis, start, stop):
 
 def _check_range(idx, n, op):
     xp = B().xp
-    if idx.size and bool(xp.any(xp.logical_or(idx < -n, idx >= n))):
+    if idx.size and B().is_concrete(idx) and bool(xp.any(xp.logical_or(idx < -n, idx >= n))):
         raise IndexError(f"{op}: index out of range for an axis of length {n} (indices span "
                          f"{int(xp.min(idx))}..{int(xp.max(idx))})")
     return xp.where(idx < 0, idx + n, idx)

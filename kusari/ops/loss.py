@@ -177,7 +177,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     labels = t.data if dtypes.is_int(t.dtype) else B().cast(t.data, "int32")
     n = o.shape[ax]
     xp = B().xp
-    if labels.size and (bool(xp.any(labels < 0)) or bool(xp.any(labels >= n))):
+    if labels.size and B().is_concrete(labels) and (bool(xp.any(labels < 0)) or bool(xp.any(labels >= n))):
         raise ValueError(f"{op}: labels must lie in [0, {n}) for output shape {o.shape}; got values from "
                          f"{int(xp.min(labels))} to {int(xp.max(labels))}")
     if from_logits:

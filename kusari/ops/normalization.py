@@ -147,9 +147,9 @@ class BatchNormTrain(Function):
             gx = (gy - g_mean - x_hat * (gy_xhat * (1.0 / n))) * (gamma * inv_std)
             # contributions through the returned statistics (zero unless someone differentiates them)
             xp = B().xp
-            if mode.grad_enabled or bool(xp.any(gmu.data != 0)):
+            if mode.grad_enabled or not B().is_concrete(gmu.data) or bool(xp.any(gmu.data != 0)):
                 gx = gx + gmu * (1.0 / n)
-            if mode.grad_enabled or bool(xp.any(gvar.data != 0)):
+            if mode.grad_enabled or not B().is_concrete(gvar.data) or bool(xp.any(gvar.data != 0)):
                 if d is None:
                     d = x_hat / inv_std
                 gx = gx + d * gvar * (2.0 / n)

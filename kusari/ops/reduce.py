@@ -155,7 +155,7 @@ class Prod(Function):
         gy = broadcast_to(gy, x.shape)
         xp = B().xp
         zero = x.data == 0
-        if not bool(xp.any(zero)):
+        if B().is_concrete(zero) and not bool(xp.any(zero)):
             y = Prod(self.axes, True)(x)
             return gy * broadcast_to(y, x.shape) / x
         # with zeros: prod of others = (prod of non-zeros) * (prod of the other zeros)

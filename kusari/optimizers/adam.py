@@ -4,10 +4,6 @@ import math
 from kusari import config
 from kusari.optimizers.optimizer import Optimizer
 
-_BASE_DEFAULTS = dict(clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                      ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None)
-
-
 class Adam(Optimizer):
     """Adam (Kingma & Ba), Keras 3 ``keras.optimizers.Adam``.
 

@@ -22,6 +22,25 @@ def target_layers(model, known):
     return out
 
 
+def dense(p, weight, bias):
+    """A fully connected layer's ``{"kernel", "bias"}`` from a foreign ``(out, in)`` weight ``p[weight]`` and
+    ``p[bias]`` (if there is one)."""
+    return _with_bias({"kernel": p[weight].T}, p, bias)
+
+
+def conv(p, weight, bias):
+    """A convolution's ``{"kernel", "bias"}`` from a foreign ``(out, in, *kernel_size)`` weight ``p[weight]`` (to
+    Keras' ``(*kernel_size, in, out)``) and ``p[bias]`` (if there is one)."""
+    w = p[weight]
+    return _with_bias({"kernel": np.transpose(w, tuple(range(2, w.ndim)) + (1, 0))}, p, bias)
+
+
+def _with_bias(out, p, bias):
+    if bias in p:
+        out["bias"] = p[bias]
+    return out
+
+
 def natural_key(text):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 

@@ -30,18 +30,11 @@ __all__ = ["load_chainer_npz"]
 
 
 def _linear(p):
-    out = {"kernel": p["W"].T}
-    if "b" in p:
-        out["bias"] = p["b"]
-    return out
+    return _convert.dense(p, "W", "b")
 
 
 def _conv(p):
-    w = p["W"]
-    out = {"kernel": np.transpose(w, tuple(range(2, w.ndim)) + (1, 0))}
-    if "b" in p:
-        out["bias"] = p["b"]
-    return out
+    return _convert.conv(p, "W", "b")
 
 
 def _bn(p):

@@ -83,18 +83,11 @@ def _groups(state):
 
 
 def _dense(p):
-    out = {"kernel": p["weight"].T}
-    if "bias" in p:
-        out["bias"] = p["bias"]
-    return out
+    return _convert.dense(p, "weight", "bias")
 
 
 def _conv(p):
-    w = p["weight"]
-    out = {"kernel": np.transpose(w, tuple(range(2, w.ndim)) + (1, 0))}
-    if "bias" in p:
-        out["bias"] = p["bias"]
-    return out
+    return _convert.conv(p, "weight", "bias")
 
 
 def _norm(p):

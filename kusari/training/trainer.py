@@ -8,6 +8,7 @@ from kusari.autograd.mode import no_grad
 from kusari.data import adapters
 from kusari.tensor import Tensor, grad
 from kusari.training.compile_utils import CompileLoss, CompileMetrics
+from kusari.training import jit as _jit
 
 
 def _python(logs):
@@ -221,7 +222,7 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             for step, batch in enumerate(data.batches(permuter)):
                 cbs.on_train_batch_begin(step)
-                logs = _python(self.train_step(_to_tensors(batch)))
+                logs = _python(_jit.train_step(self, _to_tensors(batch)))   # compiled if jit_compile=True
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break

@@ -56,6 +56,7 @@ def indexed(draw):
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
     parts = []
     kind = draw(st.sampled_from(["basic", "advanced", "mask", "mixed"]))
+    array_len = draw(st.integers(1, 5))  # every integer-array index has this length, so they broadcast together
     if kind == "mask":
         mask = np.array(draw(st.lists(st.booleans(), min_size=shape[0], max_size=shape[0])))
         return shape, (mask,)
@@ -75,7 +76,7 @@ def indexed(draw):
             parts.append(None)
             parts.append(slice(None))
         else:
-            idx = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5))
+            idx = draw(st.lists(st.integers(-n, n - 1), min_size=array_len, max_size=array_len))
             parts.append(np.array(idx))
     if draw(st.booleans()) and len(parts) < len(shape):
         parts.insert(0, Ellipsis) if draw(st.booleans()) else parts.append(Ellipsis)
