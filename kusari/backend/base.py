@@ -10,15 +10,37 @@ To add a backend: subclass ``Backend`` in one new file of this folder, fill in e
 """
 
 
+def foreign_rng_seed(state):
+    """A seed derived from another backend's generator state (``rng_state``'s format differs per library): a
+    model saved on one backend and loaded on another gets a deterministic, but not identical, random stream."""
+    import hashlib
+    import json
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2 ** 63)
+
+
 class Backend:
     name = "abstract"
     device = "cpu"
     xp = None              # the array-API namespace
     array_types = ()       # isinstance(obj, array_types) -> obj is an array of this backend
+    supports_jit = False   # compile(jit_compile=True) compiles the train step (kusari/training/jit.py)
+
+    def jit(self, fn):
+        """``fn`` (a pure function of nested lists of arrays) compiled; only where ``supports_jit``."""
+        raise NotImplementedError
+
+    # the exceptions tracing raises when code needs a concrete value (Python control flow on a traced array)
+    jit_errors = ()
 
     def owns(self, array):
         """Whether ``array`` is an array of this backend (on its device, for libraries with several)."""
         return isinstance(array, self.array_types)
+
+    def is_concrete(self, array):
+        """False for a placeholder being traced by a compiler (``jax.jit``): its values are unknown, so value
+        checks are skipped and value-dependent shortcuts take their general path."""
+        return True
 
     # -- creation and conversion ------------------------------------------------------------------
     def asarray(self, data, dtype=None):
@@ -100,6 +122,8 @@ class Backend:
         raise NotImplementedError
 
     def set_rng_state(self, gen, state):
+        """Restore ``state`` (from ``rng_state``) into ``gen``. A state another backend wrote reseeds ``gen``
+        from ``foreign_rng_seed(state)`` instead."""
         raise NotImplementedError
 
     def normal(self, gen, shape, dtype, mean=0.0, stddev=1.0):

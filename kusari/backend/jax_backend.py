@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from kusari.backend.base import Backend
+from kusari.backend.base import Backend, foreign_rng_seed
 
 jax.config.update("jax_enable_x64", True)
 
@@ -43,10 +43,39 @@ def _pairs(padding):
     return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
+def _check_bounds(shape, index):
+    parts = index if isinstance(index, tuple) else (index,)
+    consuming = sum(1 for i in parts if i is not None and i is not Ellipsis
+                    and not (hasattr(i, "dtype") and jnp.dtype(i.dtype) == jnp.dtype("bool")))
+    dim = 0
+    for i in parts:
+        if i is None:
+            continue
+        if i is Ellipsis:
+            dim += len(shape) - consuming
+            continue
+        if isinstance(i, slice):
+            dim += 1
+            continue
+        if dim >= len(shape):
+            raise IndexError(f"too many indices for an array with {len(shape)} dimensions")
+        n = shape[dim]
+        if isinstance(i, int):
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+        elif hasattr(i, "dtype") and not isinstance(i, jax.core.Tracer) and jnp.issubdtype(i.dtype, jnp.integer) \
+                and getattr(i, "size", 0):
+            lo, hi = int(jnp.min(i)), int(jnp.max(i))
+            if lo < -n or hi >= n:
+                raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis {dim} with size {n}")
+        dim += 1
+
+
 class JaxBackend(Backend):
     name = "jax"
     xp = jnp
     array_types = (jax.Array,)
+    supports_jit = True
 
     def __init__(self, device=None):
         platform = device or jax.default_backend()
@@ -58,6 +87,15 @@ class JaxBackend(Backend):
 
     def owns(self, a):
         return isinstance(a, jax.Array)
+
+    def is_concrete(self, a):
+        return not isinstance(a, jax.core.Tracer)
+
+    jit_errors = (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
+                  jax.errors.TracerIntegerConversionError, jax.errors.TracerArrayConversionError)
+
+    def jit(self, fn):
+        return jax.jit(fn)
 
     def _dt(self, dtype):
         if dtype is None:
@@ -105,6 +143,7 @@ class JaxBackend(Backend):
         return src
 
     def getitem(self, x, index):
+        _check_bounds(x.shape, index)      # JAX clamps out-of-range indices; NumPy (and kusari) raise
         return x[index]
 
     def setitem(self, dst, index, src):
@@ -147,6 +186,9 @@ class JaxBackend(Backend):
         return {"jax_key": [int(v) for v in np.asarray(gen.key).reshape(-1)]}
 
     def set_rng_state(self, gen, state):
+        if "jax_key" not in state:            # written by another backend
+            gen.key = jax.random.PRNGKey(foreign_rng_seed(state))
+            return
         gen.key = jnp.asarray(np.asarray(state["jax_key"], dtype=np.uint32))
 
     def _work(self, dtype):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from kusari.backend.base import Backend
+from kusari.backend.base import Backend, foreign_rng_seed
 
 try:
     import ml_dtypes
@@ -148,6 +148,8 @@ class NumpyBackend(Backend):
                 "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
 
     def set_rng_state(self, gen, state):
+        if "bit_generator" not in state:      # written by another backend
+            state = type(gen.bit_generator)(foreign_rng_seed(state)).state
         gen.bit_generator.state = state
 
     def normal(self, gen, shape, dtype, mean=0.0, stddev=1.0):

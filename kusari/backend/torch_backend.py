@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kusari.backend.base import Backend
+from kusari.backend.base import Backend, foreign_rng_seed
 
 _DTYPES = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64,
@@ -460,6 +460,9 @@ class TorchBackend(Backend):
 
     def set_rng_state(self, gen, state):
         import base64
+        if "torch_state" not in state:        # written by another backend
+            gen.manual_seed(foreign_rng_seed(state))
+            return
         raw = np.frombuffer(base64.b64decode(state["torch_state"]), dtype=np.uint8).copy()
         gen.set_state(torch.from_numpy(raw))
 
