@@ -16,9 +16,16 @@ h5py = pytest.importorskip("h5py", reason="Keras files need h5py (pip install ku
 def _keras():
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed (optional: pip install keras) — Keras 3 interop not checked")
-    if "KERAS_BACKEND" not in os.environ:
+    # Keras picks its backend at first import; kusari reads KERAS_BACKEND too (and so do the child processes other
+    # tests start), so the variable is set only while Keras is imported
+    saved = os.environ.get("KERAS_BACKEND")
+    if saved is None:
         os.environ["KERAS_BACKEND"] = "torch" if importlib.util.find_spec("torch") else "numpy"
-    import keras
+    try:
+        import keras
+    finally:
+        if saved is None:
+            os.environ.pop("KERAS_BACKEND", None)
     if not keras.__version__.startswith("3."):
         pytest.skip(f"needs Keras 3, found {keras.__version__}")
     return keras
