@@ -1,10 +1,15 @@
 """Side-by-side training benchmarks: kusari beside PyTorch eager, JAX (jitted step), Keras 3 (JAX backend) and a
-hand-written NumPy MLP.
+hand-written NumPy MLP — and kusari on each of its backends beside that backend's own library.
 
 Each (workload, framework) pair runs in its own subprocess (``benchmarks/workloads/<framework>_wl.py``), the
 frameworks alternate within each repeat, and the table shows medians over the repeats: samples/s, the ratio
 kusari ÷ that framework (samples/s; > 1 means kusari is faster), peak RSS of the child, the first step's time, and
 whether the loss fell in every repeat. ``import kusari`` time is measured in fresh interpreters.
+
+Per backend: ``kusari-torch`` is kusari with ``KUSARI_BACKEND=torch`` (``model.fit``), compared with ``torch``
+(PyTorch eager); ``kusari-jax-jit`` is kusari with ``KUSARI_BACKEND=jax`` and ``compile(jit_compile=True)``,
+compared with ``jax`` (a hand-written ``jax.jit`` step). Their ``÷ peer`` column is their samples/s ÷ the peer's
+(> 1: kusari on that backend is faster than the library it runs on).
 
 Run:  python benchmarks/run.py [--quick] [--json PATH] [--only kusari,torch] [--workloads mlp128,cnn128]
                                [--repeats N] [--threads N]
@@ -36,8 +41,15 @@ FRAMEWORKS = {
     "torch": ("torch_wl.py", ("torch",)),
     "jax": ("jax_wl.py", ("jax",)),
     "keras-jax": ("keras_wl.py", ("keras", "jax")),
+    "kusari-torch": ("kusari_wl.py", ("torch",)),
+    "kusari-jax-jit": ("kusari_wl.py", ("jax",)),
 }
 PEERS = ("kusari-loop", "numpy-by-hand", "torch", "jax", "keras-jax")
+# kusari on a non-default backend: (KUSARI_BACKEND, kusari_wl.py --variant, the row it is compared with)
+BACKEND_ROWS = {
+    "kusari-torch": ("torch", "", "torch"),
+    "kusari-jax-jit": ("jax", "jit", "jax"),
+}
 
 
 def _installed(mods):
@@ -69,6 +81,11 @@ def run_one(framework, workload, quick, env, timeout):
         env = {**env, "KERAS_BACKEND": "jax"}
     else:
         env = {k: v for k, v in env.items() if k != "KERAS_BACKEND"}      # kusari reads it too
+    if framework in BACKEND_ROWS:
+        backend, variant, _ = BACKEND_ROWS[framework]
+        env = {**env, "KUSARI_BACKEND": backend}
+        if variant:
+            cmd += ["--variant", variant]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -126,12 +143,19 @@ def summarize(runs):
                   and "samples_per_s" in o), None)
         if k is not None and "samples_per_s" in row and row["framework"] != "kusari":
             row["kusari_ratio"] = k["samples_per_s"] / row["samples_per_s"]
+        if row["framework"] in BACKEND_ROWS and "samples_per_s" in row:
+            peer_name = BACKEND_ROWS[row["framework"]][2]
+            peer = next((o for o in rows if o["workload"] == row["workload"] and o["framework"] == peer_name
+                         and "samples_per_s" in o), None)
+            if peer is not None:
+                row["peer"] = peer_name
+                row["peer_ratio"] = row["samples_per_s"] / peer["samples_per_s"]
     return rows
 
 
 def table(rows, import_s):
     head = f"{'workload':<14} {'framework':<14} {'samples/s':>10} {'kusari/x':>9} {'peak MB':>8} {'1st step s':>10} " \
-           f"{'loss fell':>9}"
+           f"{'loss fell':>9} {'÷ peer':>13}"
     out = [head, "-" * len(head)]
     for r in rows:
         if "samples_per_s" not in r:
@@ -139,8 +163,9 @@ def table(rows, import_s):
                        f"{r['note']}")
             continue
         ratio = f"{r['kusari_ratio']:.2f}" if "kusari_ratio" in r else "-"
+        peer = f"{r['peer_ratio']:.2f} ({r['peer']})" if "peer_ratio" in r else ""
         out.append(f"{r['workload']:<14} {r['framework']:<14} {r['samples_per_s']:>10.0f} {ratio:>9} "
-                   f"{r['peak_rss_mb']:>8.0f} {r['first_step_s']:>10.3f} {str(r['loss_fell']):>9}")
+                   f"{r['peak_rss_mb']:>8.0f} {r['first_step_s']:>10.3f} {str(r['loss_fell']):>9} {peer:>13}".rstrip())
     if import_s is not None:
         out.append(f"import kusari: {import_s:.3f} s (median, fresh interpreter)")
     return "\n".join(out)

@@ -23,7 +23,7 @@ _LAZY = ("random", "viz", "testing", "utils", "layers", "models", "optimizers", 
 
 __all__ = ["Parameter", "Tensor", "Variable", "backend", "config", "dtypes", "enable_grad", "grad",
            "is_grad_enabled", "no_grad", "ops", "set_backend", "set_grad_enabled", "tensor", "Sequential", "Model",
-           "Input", "Layer", *_LAZY]
+           "Input", "Layer", "capture", *_LAZY]
 
 
 # Keras' top-level names, loaded with the layers/models packages on first use.

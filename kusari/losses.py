@@ -137,6 +137,10 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     loss = ops.sum(values)
     if reduction == "sum":
         return loss
+    if sample_weight is None and values.size:
+        # the common case (an unweighted mean over a non-empty batch): the divisor is a positive constant, so
+        # divide_no_nan's comparison and two selects (4 graph nodes forwards, more backwards) change nothing
+        return loss / as_tensor(float(values.size), loss.dtype)
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         divisor = ops.sum(sample_weight)
     else:

@@ -1,5 +1,7 @@
 """kusari: ``model.fit`` (the way users train; variant ``loop``: a plain custom loop with ``kusari.grad`` and
-``optimizer.apply``). Prints one JSON line."""
+``optimizer.apply``; variant ``jit``: ``model.fit`` after ``compile(jit_compile=True)``, meant for the JAX backend).
+The backend is whatever ``KUSARI_BACKEND`` names (``benchmarks/run.py`` sets it per framework row). Prints one JSON
+line (with the backend's name)."""
 import json
 import pathlib
 import sys
@@ -59,7 +61,7 @@ def main():
         model.set_weights(init_weights(args.model))
     opt = optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
     loss_fn = kusari.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(optimizer=opt, loss=loss_fn)
+    model.compile(optimizer=opt, loss=loss_fn, jit_compile=args.variant == "jit")
     bs = batches(x, y, args.batch)
     x0, y0 = bs[0]
     loss_before = model.test_on_batch(x0, y0)
@@ -96,7 +98,7 @@ def main():
         elapsed = now() - t0
     loss_after = model.test_on_batch(x0, y0)
     emit("kusari", args, source=source, first_step_s=first, elapsed_s=elapsed, loss_before=loss_before,
-         loss_after=loss_after, note=note)
+         loss_after=loss_after, note=note, backend=kusari.backend().name)
 
 
 if __name__ == "__main__":

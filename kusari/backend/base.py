@@ -173,6 +173,78 @@ class Backend:
     def __repr__(self):
         return f"<kusari backend {self.name!r} on {self.device}>"
 
+    def relu_(self, a):
+        """``maximum(a, 0)``, in place where the library allows; only for arrays nothing else holds (a fused
+        op's own fresh output). Returns the result."""
+        return self.xp.maximum(a, 0)
+
+    # -- fused recurrent kernels -----------------------------------------------------------------------
+    # Used by ``kusari.ops.recurrent.LSTMSequence`` (the whole LSTM time loop as one autograd node). Written here
+    # with ``xp`` only, so every backend has them; a backend may override them with faster in-place versions.
+    def lstm_sequence_forward(self, x, h0, c0, kernel, r, bias, go_backwards):
+        """LSTM over time (gates i, f, c, o; sigmoid/tanh): ``x`` (batch, time, features), ``h0``/``c0``
+        (batch, u), ``kernel`` (features, 4u), ``r`` (u, 4u), ``bias`` (4u,) or None. Returns
+        ``(hs, h_last, c_last, saved)``: ``hs`` (batch, time, u) in processing order (reversed time when
+        ``go_backwards``); ``saved`` is opaque, for ``lstm_sequence_backward``."""
+        xp = self.xp
+        u = h0.shape[-1]
+        u2, u3 = 2 * u, 3 * u
+        n = x.shape[1]
+        xz = x @ kernel
+        if bias is not None:
+            xz = xz + bias
+        h, c = h0, c0
+        hs, acts, cs, tcs = [], [], [], []
+        for t in (range(n - 1, -1, -1) if go_backwards else range(n)):
+            z = xz[:, t] + h @ r
+            # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5: one pass of tanh, never overflows (as LSTMCellStep)
+            s_if = xp.tanh(z[:, :u2] * 0.5) * 0.5 + 0.5
+            g = xp.tanh(z[:, u2:u3])
+            o = xp.tanh(z[:, u3:] * 0.5) * 0.5 + 0.5
+            i, f = s_if[:, :u], s_if[:, u:]
+            c = f * c + i * g
+            tc = xp.tanh(c)
+            h = o * tc
+            hs.append(h)
+            acts.append((i, f, g, o))
+            cs.append(c)
+            tcs.append(tc)
+        return xp.stack(hs, axis=1), h, c, (hs, acts, cs, tcs)
+
+    def lstm_sequence_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
+        """Backpropagation through time for ``lstm_sequence_forward``: ``ghs``, ``gh``, ``gc`` are the gradients
+        of its three outputs, ``need`` one bool per input (x, h0, c0, kernel, r[, bias]). Returns six gradients
+        (x, h0, c0, kernel, r, bias; None where not needed)."""
+        xp = self.xp
+        hs, acts, cs, tcs = saved
+        n = len(hs)
+        rt = r.T
+        dh, dc = gh, gc
+        dzs = [None] * n
+        for k in range(n - 1, -1, -1):
+            i, f, g, o = acts[k]
+            tc = tcs[k]
+            c_prev = cs[k - 1] if k else c0
+            dh = dh + ghs[:, k]
+            gct = dc + dh * o * (1.0 - tc * tc)
+            dz = xp.concat([(gct * g) * i * (1.0 - i), (gct * c_prev) * f * (1.0 - f), (gct * i) * (1.0 - g * g),
+                            (dh * tc) * o * (1.0 - o)], axis=1)
+            dzs[k] = dz
+            if k or need[1]:
+                dh = dz @ rt
+            dc = gct * f
+        g4 = r.shape[1]
+        dxz = xp.stack(dzs[::-1] if go_backwards else dzs, axis=1)      # (batch, time, 4u), time order
+        gx = dxz @ kernel.T if need[0] else None
+        gk = xp.reshape(x, (-1, x.shape[-1])).T @ xp.reshape(dxz, (-1, g4)) if need[3] else None
+        gr = gb = None
+        if need[4]:
+            hprev = xp.reshape(xp.stack([h0] + hs[:-1], axis=0), (-1, r.shape[0]))
+            gr = hprev.T @ xp.reshape(xp.stack(dzs, axis=0), (-1, g4))
+        if bias is not None and need[5]:
+            gb = xp.sum(xp.reshape(dxz, (-1, g4)), axis=0)
+        return gx, dh if need[1] else None, dc if need[2] else None, gk, gr, gb
+
     # -- optimizer kernels --------------------------------------------------------------------------
     # Fused parameter updates used by ``kusari.optimizers``. Arrays in; the resulting arrays out, in the order
     # the arguments name them (the same objects where the library updates in place, new arrays where it can't),

@@ -231,6 +231,136 @@ class NumpyBackend(Backend):
             np.add(param, m, out=param)
         return param, m
 
+    def relu_(self, a):
+        return np.maximum(a, 0, out=a)
+
+    # -- fused LSTM (see Backend.lstm_sequence_forward) ---------------------------------------------------------
+    # Works transposed, (4u, batch) per step, so that every gate is a contiguous block and all elementwise work is
+    # in-place ufuncs on contiguous arrays; the two largest scratch buffers (the input projection and the gate
+    # gradients) are kept between calls (they never leave these functions), which avoids fresh pages every step.
+    def _scratch(self, shape, dtype):
+        pool = self.__dict__.setdefault("_lstm_scratch", {})
+        buf = pool.pop((shape, dtype.str), None)
+        return np.empty(shape, dtype=dtype) if buf is None else buf
+
+    def _give_back(self, buf):
+        pool = self.__dict__.setdefault("_lstm_scratch", {})
+        while len(pool) >= 4:          # bounded: varying sequence lengths must not pile up buffers
+            pool.pop(next(iter(pool)), None)
+        pool[(buf.shape, buf.dtype.str)] = buf
+
+    def lstm_sequence_forward(self, x, h0, c0, kernel, r, bias, go_backwards):
+        bsz, n, nf = x.shape
+        g4 = r.shape[1]
+        u = g4 // 4
+        u2, u3 = 2 * u, 3 * u
+        dt = r.dtype
+        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5 for gates i, f, o and tanh for c: halving those rows of the
+        # (transposed) kernels and bias first is exact (a power of two), so one tanh over all 4u rows then
+        # ``* 0.5 + 0.5`` on the sigmoid blocks gives every gate, as LSTMCellStep computes them
+        mul = np.full((g4, 1), 0.5, dtype=dt)
+        mul[u2:u3] = 1.0
+        xt = x.transpose(1, 0, 2)
+        xt = np.ascontiguousarray(xt[::-1] if go_backwards else xt)          # (time, batch, features), processing order
+        xs = self._scratch((n, g4, bsz), dt)
+        np.matmul(kernel.T * mul, xt.transpose(0, 2, 1), out=xs)          # (time, 4u, batch)
+        if bias is not None:
+            xs += bias[:, None] * mul
+        rs = np.ascontiguousarray(r.T * mul)                                # (4u, u)
+        acts = np.empty((n, g4, bsz), dtype=dt)
+        cs = np.empty((n, u, bsz), dtype=dt)
+        tcs = np.empty((n, u, bsz), dtype=dt)
+        hs = np.empty((n, u, bsz), dtype=dt)
+        tmp = np.empty((u, bsz), dtype=dt)
+        h, c = h0.T, c0.T
+        for k in range(n):
+            a = acts[k]
+            np.matmul(rs, h, out=a)
+            a += xs[k]
+            np.tanh(a, out=a)
+            s = a[:u2]
+            s *= 0.5
+            s += 0.5
+            s = a[u3:]
+            s *= 0.5
+            s += 0.5
+            c_new = cs[k]
+            np.multiply(a[u:u2], c, out=c_new)
+            np.multiply(a[:u], a[u2:u3], out=tmp)
+            c_new += tmp
+            tc = tcs[k]
+            np.tanh(c_new, out=tc)
+            h = hs[k]
+            np.multiply(a[u3:], tc, out=h)
+            c = c_new
+        self._give_back(xs)
+        return (hs.transpose(2, 0, 1), np.ascontiguousarray(hs[-1].T), np.ascontiguousarray(cs[-1].T),
+                (xt, hs, acts, cs, tcs))
+
+    def lstm_sequence_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
+        xt, hs, acts, cs, tcs = saved
+        n, g4, bsz = acts.shape
+        u = g4 // 4
+        u2, u3 = 2 * u, 3 * u
+        dt = acts.dtype
+        dzs = self._scratch((n, g4, bsz), dt)
+        ght = ghs.transpose(1, 2, 0) if ghs.any() else None                   # (time, u, batch)
+        gct = np.empty((u, bsz), dtype=dt)
+        dh = np.array(gh.T, dtype=dt, order="C")
+        dc = np.array(gc.T, dtype=dt, order="C")
+        c0t = c0.T
+        for k in range(n - 1, -1, -1):
+            a = acts[k]
+            i, f, g, o = a[:u], a[u:u2], a[u2:u3], a[u3:]
+            tc = tcs[k]
+            if ght is not None:
+                dh += ght[k]
+            # gct = dc + dh * o * (1 - tc^2)
+            np.multiply(tc, tc, out=gct)
+            np.subtract(1, gct, out=gct)
+            gct *= o
+            gct *= dh
+            gct += dc
+            dz = dzs[k]
+            di, df, dg, do = dz[:u], dz[u:u2], dz[u2:u3], dz[u3:]
+            np.subtract(1, i, out=di)
+            di *= i
+            di *= g
+            di *= gct
+            np.subtract(1, f, out=df)
+            df *= f
+            df *= cs[k - 1] if k else c0t
+            df *= gct
+            np.multiply(g, g, out=dg)
+            np.subtract(1, dg, out=dg)
+            dg *= i
+            dg *= gct
+            np.subtract(1, o, out=do)
+            do *= o
+            do *= tc
+            do *= dh
+            if k or need[1]:
+                np.matmul(r, dz, out=dh)
+            np.multiply(gct, f, out=dc)
+        gx = gk = gr = gb = None
+        if need[0]:
+            gxt = np.matmul(kernel, dzs)                                   # (time, features, batch)
+            gx = np.ascontiguousarray((gxt[::-1] if go_backwards else gxt).transpose(2, 0, 1))
+        if need[3]:
+            gk = np.ascontiguousarray(np.matmul(dzs, xt).sum(axis=0).T)
+        if need[4]:
+            gr = h0.T @ dzs[0].T
+            if n > 1:
+                tmp = np.empty_like(gr)
+                for k in range(1, n):
+                    np.matmul(hs[k - 1], dzs[k].T, out=tmp)
+                    gr += tmp
+        if bias is not None and need[5]:
+            gb = dzs.sum(axis=(0, 2))
+        self._give_back(dzs)
+        return (gx, np.ascontiguousarray(dh.T) if need[1] else None, np.ascontiguousarray(dc.T) if need[2] else None,
+                gk, gr, gb)
+
     def adam_update(self, param, grad, m, v, v_hat, alpha, beta_1, beta_2, epsilon):
         t = np.subtract(grad, m)
         np.multiply(t, 1 - beta_1, out=t)

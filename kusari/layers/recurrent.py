@@ -25,7 +25,7 @@ from kusari import activations, constraints, initializers, ops, regularizers
 from kusari.autograd.mode import no_grad
 from kusari.layers.core import _constraint_config, _serialize
 from kusari.layers.layer import Layer
-from kusari.ops.recurrent import lstm_cell
+from kusari.ops.recurrent import lstm_cell, lstm_sequence
 from kusari.tensor import Tensor
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "RNN", "SimpleRNN", "LSTM", "GRU", "Bidirectional",
@@ -463,6 +463,10 @@ class RNN(Layer):
         cell = self.cell
         fast = isinstance(cell, _Cell) and cell.built and type(cell).call is _Cell.call
         n = sequences.shape[1]
+        if fast and mask is None and n > 0 and isinstance(cell, LSTMCell):
+            fused = self._fused_lstm(cell, sequences, states, training)
+            if fused is not None:
+                return fused
         if fast:
             steps = cell._project_inputs(sequences, training)
             prep = cell._prepare(training)
@@ -506,6 +510,22 @@ class RNN(Layer):
                 cell.reset_recurrent_dropout_mask()
         seq = ops.stack(outputs, axis=1) if self.return_sequences else None
         return prev_out, seq, states
+
+    def _fused_lstm(self, cell, sequences, states, training):
+        """The whole time loop as one node (``kusari.ops.recurrent.lstm_sequence``) when nothing needs per-step
+        work: the standard activations, no mask, no dropout in use. ``None`` when it does not apply."""
+        if (type(cell)._step is not LSTMCell._step or not cell._fusable()
+                or (training and (cell.dropout > 0 or cell.recurrent_dropout > 0))):
+            return None
+        cell._check_input(sequences)
+        r = cell.recurrent_kernel
+        h0, c0 = states[0], states[1]
+        dt = r.dtype
+        if not (sequences.ndim == 3 and sequences.dtype == dt == h0.dtype == c0.dtype == cell.kernel.dtype
+                and (cell.bias is None or cell.bias.dtype == dt)):
+            return None
+        hs, h, c = lstm_sequence(sequences, h0, c0, cell.kernel, r, cell.bias, go_backwards=self.go_backwards)
+        return h, (hs if self.return_sequences else None), [h, c]
 
     def get_config(self):
         cfg = {**super().get_config(), "return_sequences": self.return_sequences,

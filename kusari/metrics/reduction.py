@@ -2,6 +2,8 @@
 from kusari import ops
 from kusari.losses import squeeze_or_expand_to_same_rank
 from kusari.metrics.metric import Metric, assign_add, divide_no_nan
+from kusari.ops.convert import B
+from kusari.tensor import Tensor
 
 
 def reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
@@ -65,6 +67,14 @@ class Mean(Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="count")
 
     def update_state(self, values, sample_weight=None):
+        if (type(sample_weight) is int and isinstance(values, Tensor) and values.ndim == 0
+                and values.dtype == self.dtype and abs(sample_weight) < 2 ** 24):
+            # fast path for the loss tracker (a scalar loss weighted by the batch size, every step): the same
+            # float maths as the general rule below without its casts, rank matching and reductions
+            w = Tensor(B().full((), sample_weight, self.dtype))
+            assign_add(self.total, values * w)
+            assign_add(self.count, w)
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, ops.mean, self.dtype)
         assign_add(self.total, ops.sum(values))
         if sample_weight is not None:

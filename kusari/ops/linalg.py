@@ -61,7 +61,7 @@ class Linear(Function):
         if bias is not None:
             y += bias
         if self.relu:
-            y = B().xp.maximum(y, 0)
+            y = B().relu_(y)       # y is this node's own fresh array: the relu may overwrite it
         return y
 
     def backward(self, gy):

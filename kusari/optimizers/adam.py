@@ -42,12 +42,19 @@ class Adam(Optimizer):
 
     update_step = Optimizer._builtin_update_step
 
+    def _can_trace_update(self):
+        return type(self) in (Adam, AdamW) and self._traceable_settings()
+
     def _array_update(self, g, variable, lr):
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
         v_hat = self._velocity_hats[i] if self.amsgrad else None
         t = self._local_step
-        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        if isinstance(t, int):
+            alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        else:       # traced (jit_compile=True): t is a float64 array; the same float64 formula, cast like a float
+            b = variable.backend
+            alpha = b.cast(lr * b.xp.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t), variable.dtype)
         kernel = self._kernel(variable, "adam_update")
         if kernel is not None:
             out = kernel(variable.data, g, m.data, v.data, None if v_hat is None else v_hat.data, alpha,

@@ -300,8 +300,37 @@ class Optimizer:
             prev.assign(float(learning_rate))
 
     def _current_lr(self):
-        """The learning rate for this step as a Python float (float32-rounded like the variable)."""
+        """The learning rate for this step as a Python float (float32-rounded like the variable); while the step is
+        traced by a compiler (``jit_compile=True``), the variable's (traced) array instead."""
+        if isinstance(self._learning_rate, Parameter) and self._traced():
+            return self._learning_rate.data
         return float(self.learning_rate)
+
+    # -- tracing (compile(jit_compile=True) on a backend that compiles) ------------------------------
+    def _traced(self):
+        """True while ``iterations`` holds a placeholder of a tracing compiler (``jax.jit``): the update is being
+        compiled, so step-dependent scalars are computed with backend ops on ``iterations`` instead of as Python
+        floats (the eager path is unchanged)."""
+        it = self._iterations
+        return not it.backend.is_concrete(it.data)
+
+    def _traced_step(self):
+        """``iterations + 1`` as a float64 backend array (the traced counterpart of ``_step_count() + 1``)."""
+        it = self._iterations
+        return it.backend.cast(it.data, "float64") + 1.0
+
+    def _can_trace_update(self):
+        """Whether ``apply`` can run under a tracing compiler, so ``kusari/training/jit.py`` compiles the update
+        into the train step. True only for optimizers that compute their step-dependent scalars with backend ops
+        when traced (``Adam``/``AdamW``, ``SGD``), with a float learning rate and none of the features that need
+        concrete numbers (gradient accumulation, EMA, clipping)."""
+        return False
+
+    def _traceable_settings(self):
+        """The part of ``_can_trace_update`` shared by every optimizer that supports it."""
+        return (isinstance(self._learning_rate, Parameter) and not self.gradient_accumulation_steps
+                and not self.use_ema and not self.clipnorm and not self.clipvalue and not self.global_clipnorm
+                and self._fast_path())
 
     # -- weight decay ------------------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -451,7 +480,7 @@ class Optimizer:
         self._backend_update_step(grads, variables, lr)
 
     def _backend_update_step(self, grads, variables, learning_rate):
-        self._local_step = self._step_count() + 1
+        self._local_step = self._traced_step() if self._traced() else self._step_count() + 1
         if self._fast_path():
             for g, v in zip(grads, variables):
                 self._array_update(g, v, learning_rate)

@@ -42,6 +42,9 @@ class SGD(Optimizer):
 
     update_step = Optimizer._builtin_update_step
 
+    def _can_trace_update(self):
+        return type(self) is SGD and self._traceable_settings()
+
     def _array_update(self, g, variable, lr):
         m = self.momentums[self._get_variable_index(variable)] if self.momentum != 0 else None
         kernel = self._kernel(variable, "sgd_update")

@@ -1,11 +1,15 @@
 """``compile(jit_compile=True)`` on a backend that can compile (JAX): the train step as one compiled pure function.
 
 kusari's own forward, loss, backward and metric updates run once under ``jax.jit``'s tracer: the enumerable state
-(model weights, metric variables, random-generator keys) is swapped in as traced arrays, the step runs as in eager
-mode, and the new state comes out as outputs; each later step with the same batch shapes reuses the compiled
-function. The optimizer update is applied to the gradients the compiled function returns, eagerly: the built-in
-optimizers compute their step-dependent scalars (Adam's bias correction) in Python from ``iterations``, which a
-compiled function cannot take as a changing Python number.
+(model weights, metric variables, random-generator keys and, where the optimizer can be traced, its variables) is
+swapped in as traced arrays, the step runs as in eager mode, and the new state comes out as outputs; each later step
+with the same batch shapes reuses the compiled function.
+
+The optimizer update is part of the compiled function when ``optimizer._can_trace_update()`` (``Adam``/``AdamW`` and
+``SGD`` with a float learning rate, no gradient accumulation, EMA or clipping): traced, they compute their
+step-dependent scalars (Adam's bias correction) from the ``iterations`` variable with backend ops instead of as
+Python floats, and ``iterations`` is incremented inside the compiled function. Other optimizers get the gradients
+the compiled function returns and apply them eagerly (``eager_optimizer_calls`` counts those calls).
 
 The first step runs eagerly (it builds the optimizer's slots and the metrics' variables). Python control flow that
 depends on tensor values cannot be traced: the step then falls back to eager for good, with one warning naming the
@@ -76,11 +80,14 @@ class _CompiledTrainStep:
         self.compiled = None
         self.traces = 0
         self.log_keys = []
+        self.traced_update = None          # whether the optimizer update is inside the compiled function
+        self.eager_optimizer_calls = 0     # optimizer updates applied eagerly after a compiled call
 
-    def _state(self):
+    def _state(self, traced_update):
         m = self.model
         tensors, seen = [], set()
-        for t in list(m.weights) + [v for metric in m.metrics for v in metric.variables]:
+        opt_vars = list(m.optimizer.variables) if traced_update else []
+        for t in list(m.weights) + [v for metric in m.metrics for v in metric.variables] + opt_vars:
             if id(t) not in seen:
                 seen.add(id(t))
                 tensors.append(t)
@@ -92,7 +99,12 @@ class _CompiledTrainStep:
         self.steps += 1
         if self.eager or self.steps == 1:
             return m.train_step(data)
-        tensors, gens = self._state()
+        opt = m.optimizer
+        traced_update = bool(opt.built and getattr(opt, "_can_trace_update", lambda: False)())
+        if traced_update != self.traced_update:        # first compiled step, or the optimizer's settings changed
+            self.compiled = None
+            self.traced_update = traced_update
+        tensors, gens = self._state(traced_update)
         weights = m.trainable_weights
         state = [t.data for t in tensors]
         keys = [g.generator.key for g in gens]
@@ -105,6 +117,7 @@ class _CompiledTrainStep:
             saved = [t.data for t in tensors]
             saved_keys = [g.generator.key for g in gens]
             opt = m.optimizer
+            own_apply = vars(opt).get("apply")        # an instance-level override, restored below
             try:
                 for t, a in zip(tensors, state):
                     t.data = a
@@ -114,7 +127,8 @@ class _CompiledTrainStep:
 
                 def capture(grads, variables=None):
                     captured["grads"] = grads
-                opt.apply = capture
+                if not traced_update:
+                    opt.apply = capture
                 logs = m.train_step(traced_data)
                 grads = captured.pop("grads", None)
                 grads = [None if g is None else getattr(g, "data", g) for g in (grads or [])]
@@ -123,7 +137,11 @@ class _CompiledTrainStep:
                 log_vals = [getattr(logs[k], "data", logs[k]) for k in log_keys]
                 return ([t.data for t in tensors], [g.generator.key for g in gens], grads, log_vals)
             finally:
-                del opt.apply
+                if not traced_update:
+                    if own_apply is None:
+                        del opt.apply
+                    else:
+                        opt.apply = own_apply
                 for t, a in zip(tensors, saved):
                     t.data = a
                 for g, k in zip(gens, saved_keys):
@@ -148,6 +166,7 @@ class _CompiledTrainStep:
             g.generator.key = k
         from kusari.tensor import Tensor
         if grads:
+            self.eager_optimizer_calls += 1
             m.optimizer.apply([None if g is None else Tensor._wrap(g) for g in grads], weights)
         if "log_keys" in captured:       # set while tracing; a cached call reuses the last trace's keys
             self.log_keys = captured["log_keys"]
