@@ -283,6 +283,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the (running) logs."""
         self._assert_compiled("train_on_batch")
+        self.reset_metrics()  # Keras 3: the logs describe this batch alone
         if class_weight is not None:
             sample_weight = _class_weights(y, class_weight, sample_weight)
         logs = _python(self.train_step(_to_tensors(adapters.pack_x_y_sample_weight(
@@ -291,6 +292,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
+        self.reset_metrics()
         logs = _python(self.test_step(_to_tensors(adapters.pack_x_y_sample_weight(
             _host(x), _host(y), _host(sample_weight)))))
         return logs if return_dict else _flatten_logs(logs)

@@ -89,7 +89,6 @@ def test_sample_weight_and_class_weight_change_the_loss():
     per = -np.log(model.predict(x, verbose=0)[np.arange(64), y])
     assert weighted == pytest.approx((per * w).mean(), rel=1e-4)
     assert base == pytest.approx(per.mean(), rel=1e-4)
-    model.reset_metrics()  # train_on_batch keeps running metrics, as in Keras 3
     logs = model.train_on_batch(x, y, class_weight={c: 0.0 for c in range(10)}, return_dict=True)
     assert logs["loss"] == pytest.approx(0.0, abs=1e-7)
 
@@ -177,6 +176,16 @@ def test_unknown_names_list_the_valid_ones():
         model.compile(optimizer="adamx", loss="mse")
     with pytest.raises(ValueError, match="categorical_crossentropy"):
         model.compile(optimizer="sgd", loss="cross_entropy_please")
+
+
+def test_on_batch_logs_describe_that_batch_alone_like_keras3():
+    (x, y), _ = _digits_flat(64)
+    model = _mlp(8)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)          # leaves running means in the trackers
+    a = model.test_on_batch(x[:32], y[:32])
+    b = model.test_on_batch(x[:32], y[:32])
+    assert a == b == pytest.approx(model.evaluate(x[:32], y[:32], verbose=0, batch_size=32))
 
 
 def test_fit_before_compile_is_a_clear_error():
