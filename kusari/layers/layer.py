@@ -458,26 +458,22 @@ class Layer:
 
 def _to_tensors(x, layer):
     """Layer inputs as Tensors; float inputs are cast to the layer's dtype (Keras' autocast)."""
-    if isinstance(x, Tensor):
-        if layer.autocast and x.dtype != layer.dtype and dtypes.is_float(x.dtype) and dtypes.is_float(layer.dtype):
-            from kusari.ops import cast
-            y = cast(x, layer.dtype)
-            m = getattr(x, "_keras_mask", None)
-            if m is not None:
-                y._keras_mask = m
-            return y
-        return x
     if isinstance(x, (list, tuple)):
         return type(x)(_to_tensors(v, layer) for v in x)
     if isinstance(x, dict):
         return {k: _to_tensors(v, layer) for k, v in x.items()}
     if x is None or isinstance(x, (str, bool)):
         return x
-    t = Tensor(x)
-    if dtypes.is_float(t.dtype) and t.dtype != layer.dtype and layer.autocast and dtypes.is_float(layer.dtype):
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if layer.autocast and x.dtype != layer.dtype and dtypes.is_float(x.dtype) and dtypes.is_float(layer.dtype):
         from kusari.ops import cast
-        t = cast(t, layer.dtype)
-    return t
+        y = cast(x, layer.dtype)
+        m = getattr(x, "_keras_mask", None)
+        if m is not None:
+            y._keras_mask = m
+        return y
+    return x
 
 
 def _mask_of(x):

@@ -20,6 +20,11 @@ class Node:
     def parent_nodes(self):
         return [t.node for t in self.inputs if t.node is not None]
 
+    @property
+    def index(self):
+        """Position of this call among its layer's calls (Keras' node index)."""
+        return next(i for i, n in enumerate(self.layer._inbound_nodes) if n is self)
+
 
 class SymbolicTensor:
     """A placeholder with a shape (``None`` for unknown dims) and a dtype, produced by ``Input`` or a layer call."""

@@ -4,7 +4,6 @@ Functional and Sequential models with an Input report shapes from the graph; sub
 without an Input) report the shapes their layers produced in the last real call — so dynamic models get a
 summary too.
 """
-from kusari.layers.input_layer import InputLayer
 
 
 def _fmt_shape(shape):
@@ -23,9 +22,9 @@ def _fmt_bytes(n):
 
 
 def _layer_shape(layer, model):
-    if layer._inbound_nodes and getattr(model, "_inputs_struct", None) is not None or \
-            (layer._inbound_nodes and getattr(model, "_input_layer", None) is not None):
-        outs = layer._inbound_nodes[-1].outputs if not isinstance(layer, InputLayer) else layer._inbound_nodes[0].outputs
+    graph_known = getattr(model, "_inputs_struct", None) is not None or getattr(model, "_input_layer", None) is not None
+    if layer._inbound_nodes and graph_known:
+        outs = layer._inbound_nodes[-1].outputs
         return outs[0].shape if len(outs) == 1 else [o.shape for o in outs]
     if layer._last_output_shape is not None:
         s = layer._last_output_shape
@@ -33,14 +32,8 @@ def _layer_shape(layer, model):
     return None
 
 
-def _node_index(node):
-    return next(i for i, n in enumerate(node.layer._inbound_nodes) if n is node)
-
-
 def _rows(model):
-    layers = list(model.layers)
-    if getattr(model, "_input_layer", None) is not None and model._input_layer not in layers:
-        pass  # Keras' Sequential summary does not list the InputLayer
+    layers = list(model.layers)   # Sequential's excludes the InputLayer, as Keras' summary does
     connected = hasattr(model, "_nodes")
     rows = []
     for layer in layers:
@@ -50,7 +43,7 @@ def _rows(model):
             parents = []
             for node in layer._inbound_nodes:
                 if any(node is n for n in model._nodes):
-                    parents.extend(f"{t.node.layer.name}[{_node_index(t.node)}][{t.index}]" for t in node.inputs)
+                    parents.extend(f"{t.node.layer.name}[{t.node.index}][{t.index}]" for t in node.inputs)
             row.append(", ".join(parents) if parents else "-")
         rows.append(row)
     return rows, connected

@@ -36,14 +36,10 @@ def _jsonable_shape(shape):
     return None if shape is None else [None if d is None else int(d) for d in shape]
 
 
-def _node_index(node):
-    return next(i for i, n in enumerate(node.layer._inbound_nodes) if n is node)
-
-
 def _tensor_ref(t):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(t.shape), "dtype": t.dtype,
-                       "keras_history": [t.node.layer.name, _node_index(t.node), t.index]}}
+                       "keras_history": [t.node.layer.name, t.node.index, t.index]}}
 
 
 def _check_json(value, where):
@@ -72,7 +68,7 @@ def _functional_config(model):
         layer_entries.append(entry)
 
     def refs(struct):
-        return map_structure(lambda t: [t.node.layer.name, _node_index(t.node), t.index], struct)
+        return map_structure(lambda t: [t.node.layer.name, t.node.index, t.index], struct)
 
     return {"name": model.name, "trainable": model.trainable, "layers": layer_entries,
             "input_layers": refs(model._inputs_struct), "output_layers": refs(model._outputs_struct)}
