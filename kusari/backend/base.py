@@ -152,6 +152,19 @@ class Backend:
         """Gradient of ``conv`` w.r.t. w, shaped ``w_shape``."""
         raise NotImplementedError
 
+    def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
+        """``(conv(...) + bias, kept)`` (``bias`` may be None): ``kept`` is anything the backend wants handed back
+        to ``conv_backward_filter_kept`` for the same x (NumPy: its im2col matrix, so the kernel gradient does not
+        build it twice). Default: nothing kept."""
+        y = self.conv(x, w, strides, padding, dilation, groups)
+        return (y if bias is None else y + bias), None
+
+    def conv_backward_filter_kept(self, kept, x, gy, w_shape, bias_grad, strides, padding, dilation, groups):
+        """``(gw, gb)`` for ``conv_keep``'s conv, given what it kept; ``gb`` (the sum of gy over all but the
+        channel axis) only when ``bias_grad``, else None."""
+        gw = self.conv_backward_filter(x, gy, w_shape, strides, padding, dilation, groups)
+        return gw, (self.xp.sum(gy, axis=tuple(range(gy.ndim - 1))) if bias_grad else None)
+
     def max_pool(self, x, pool, strides, padding):
         """Returns ``(y, argmax)``; ``argmax`` is opaque and only handed back to the two functions below."""
         raise NotImplementedError
@@ -260,6 +273,23 @@ class Backend:
         """Keras Adam with ``alpha = lr*sqrt(1-beta_2^t)/(1-beta_1^t)``; ``v_hat`` (amsgrad) may be None.
         Returns ``(param, m, v, v_hat)``."""
         raise NotImplementedError
+
+    # Multi-tensor versions: the same update over lists (one entry per variable, scalars shared), returning lists.
+    # A backend with a multi-tensor kernel (torch's ``_foreach_*`` ops) overrides them; the optimizer calls them
+    # only where overridden (eagerly), so the defaults, a loop over the per-tensor kernel, are for other callers.
+    def sgd_update_many(self, params, grads, momentum_bufs, lr, momentum, nesterov):
+        """``sgd_update`` over lists; ``momentum_bufs`` is None or a list. Returns ``(params, momentum_bufs)``."""
+        bufs = [None] * len(params) if momentum_bufs is None else momentum_bufs
+        out = [self.sgd_update(p, g, m, lr, momentum, nesterov) for p, g, m in zip(params, grads, bufs)]
+        return [o[0] for o in out], None if momentum_bufs is None else [o[1] for o in out]
+
+    def adam_update_many(self, params, grads, ms, vs, v_hats, alpha, beta_1, beta_2, epsilon):
+        """``adam_update`` over lists; ``v_hats`` is None or a list. Returns ``(params, ms, vs, v_hats)``."""
+        hats = [None] * len(params) if v_hats is None else v_hats
+        out = [self.adam_update(p, g, m, v, h, alpha, beta_1, beta_2, epsilon)
+               for p, g, m, v, h in zip(params, grads, ms, vs, hats)]
+        return ([o[0] for o in out], [o[1] for o in out], [o[2] for o in out],
+                None if v_hats is None else [o[3] for o in out])
 
     def rmsprop_update(self, param, grad, velocity, momentum_buf, average_grad, lr, rho, momentum, epsilon):
         """Keras RMSprop; ``momentum_buf`` / ``average_grad`` are None when unused.

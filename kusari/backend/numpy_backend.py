@@ -191,6 +191,19 @@ class NumpyBackend(Backend):
         from kusari.backend import numpy_conv
         return numpy_conv.conv_backward_filter(x, gy, w_shape, strides, padding, dilation, groups)
 
+    def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
+        from kusari.backend import numpy_conv
+        if groups != 1:
+            return super().conv_keep(x, w, bias, strides, padding, dilation, groups)
+        return numpy_conv.conv_bias_forward(x, w, bias, strides, padding, dilation)
+
+    def conv_backward_filter_kept(self, kept, x, gy, w_shape, bias_grad, strides, padding, dilation, groups):
+        from kusari.backend import numpy_conv
+        if groups != 1:
+            return super().conv_backward_filter_kept(kept, x, gy, w_shape, bias_grad, strides, padding, dilation,
+                                                     groups)
+        return numpy_conv.conv_bias_backward_filter(kept, x, gy, w_shape, bias_grad, strides, padding, dilation)
+
     def max_pool(self, x, pool, strides, padding):
         from kusari.backend import numpy_conv
         return numpy_conv.max_pool_forward(x, pool, strides, padding)

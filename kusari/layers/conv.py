@@ -20,7 +20,7 @@ import operator
 from kusari import activations, config, ops
 from kusari.layers.core import _add_weight_with_options, _init_weight_options, _weight_options_config
 from kusari.layers.layer import Layer
-from kusari.ops.conv import output_spatial, padding_pairs
+from kusari.ops.conv import conv_bias_act, output_spatial, padding_pairs
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
@@ -213,6 +213,12 @@ class BaseConv(_ConvLayer):
                 [[0, 0], [0, 0], [left, 0]]
             inputs = ops.pad(inputs, pads)
             padding = "valid"
+        act = self.activation
+        if (self.groups == 1 and self.data_format == "channels_last"
+                and (act is None or act is activations.relu or act is activations.linear)):
+            # one fused node for conv + bias (+ relu): see ops.conv.conv_bias_act
+            return conv_bias_act(inputs, self.kernel, self.bias, relu=act is activations.relu,
+                                 strides=self.strides, padding=padding, dilation_rate=self.dilation_rate)
         y = ops.conv(inputs, self.kernel, strides=self.strides, padding=padding, data_format=self.data_format,
                      dilation_rate=self.dilation_rate)
         return self._bias_and_activation(y)

@@ -22,9 +22,11 @@ Each is bilinear in its two inputs, and the backward of each is written with the
 import operator
 
 from kusari import config, dtypes
+from kusari.autograd import mode
 from kusari.autograd.function import Function
 from kusari.ops.convert import B, as_tensor, pair
 from kusari.ops.shape import reshape, transpose
+from kusari.tensor import Tensor
 
 __all__ = ["conv", "conv_transpose", "depthwise_conv", "separable_conv"]
 
@@ -203,6 +205,60 @@ class ConvBackwardFilter(Function):
         return gx, ggy
 
 
+class ConvBiasAct(Function):
+    """``conv(x, w) (+ bias)``, optionally followed by relu, as one node: Conv's hot path in the layers (one output
+    array instead of three: the bias is added and the relu applied in place, the relu mask is read from the output,
+    and the backend may keep its im2col matrix for the kernel gradient). Channels-last, ``bias`` ``(C_out,)``."""
+
+    def __init__(self, strides, pads, dilation, groups, relu, keep):
+        self.strides, self.pads, self.dilation, self.groups = strides, pads, dilation, groups
+        self.relu, self.keep = relu, keep
+        if relu:
+            self.uses_outputs = True
+
+    @property
+    def params(self):
+        return self.strides, self.pads, self.dilation, self.groups
+
+    def forward(self, x, w, bias=None):
+        b = B()
+        y, kept = b.conv_keep(x, w, bias, *self.params)
+        if self.keep:
+            self.kept = kept
+        if self.relu:
+            y = b.relu_(y)          # y is this node's own fresh array
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        has_bias = len(self.inputs) == 3
+        nx, nw = self.needs_input_grad[0], self.needs_input_grad[1]
+        nb = has_bias and self.needs_input_grad[2]
+        lead = tuple(range(gy.ndim - 1))
+        if not mode.grad_enabled:
+            # plain backward (no create_graph): the same formulas on arrays, no graph nodes
+            b, wrap = B(), Tensor._wrap
+            g = gy.data
+            if self.relu:
+                g = g * (self.output().data > 0)
+            gx = wrap(b.conv_backward_input(g, w.data, x.shape, *self.params)) if nx else None
+            gw = gb = None
+            if nw:
+                kept = self.__dict__.pop("kept", None)     # used once: a second backward builds it again
+                gw, gb = b.conv_backward_filter_kept(kept, x.data, g, w.shape, nb, *self.params)
+                gw, gb = wrap(gw), (None if gb is None else wrap(gb))
+            elif nb:
+                gb = wrap(b.xp.sum(g, axis=lead))
+            return (gx, gw, gb) if has_bias else (gx, gw)
+        if self.relu:
+            gy = gy * Tensor(B().cast(self.output().data > 0, gy.dtype))
+        from kusari.ops.reduce import sum as _sum
+        gx = ConvBackwardInput(x.shape, *self.params)(gy, w) if nx else None
+        gw = ConvBackwardFilter(w.shape, *self.params)(x, gy) if nw else None
+        gb = _sum(gy, axis=lead) if nb else None
+        return (gx, gw, gb) if has_bias else (gx, gw)
+
+
 class ConvTranspose(ConvBackwardInput):
     """``conv_transpose(x, w)``: the input gradient of the conv with kernel w, applied to x (its own name in
     graphs; forward and backward are ConvBackwardInput's)."""
@@ -248,6 +304,26 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         raise ValueError(f"conv: {groups} groups (inputs have {c} channels, the kernel of shape {w.shape} takes "
                          f"{cin_g} per group) do not divide the kernel's {cout} output channels")
     return from_channels_last(_conv_cl("conv", x, w, strides, padding, dilation_rate, groups), fmt)
+
+
+def conv_bias_act(inputs, kernel, bias=None, relu=False, strides=1, padding="valid", dilation_rate=1):
+    """Channels-last ``conv(inputs, kernel) + bias`` (then ``relu`` if asked) as one fused node when the operands
+    allow it (same float dtype); otherwise the same result from conv, add and relu. Used by ``Conv1D/2D/3D``."""
+    x, w = _operands(inputs, kernel)
+    if not (x.dtype == w.dtype and dtypes.is_float(x.dtype) and (bias is None or bias.dtype == w.dtype)
+            and 3 <= x.ndim <= 5 and w.ndim == x.ndim and x.shape[-1] == w.shape[-2]):
+        y = conv(inputs, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate,
+                 data_format="channels_last")
+        if bias is not None:
+            y = y + bias
+        if relu:
+            from kusari.ops.nn import relu as _relu
+            y = _relu(y)
+        return y
+    strides, pads, dilation = _conv_args("conv", x, w.shape[:-2], strides, padding, dilation_rate)
+    keep = mode.grad_enabled and w.requires_grad
+    fn = ConvBiasAct(strides, pads, dilation, 1, relu, keep)
+    return fn(x, w) if bias is None else fn(x, w, bias)
 
 
 def _transpose_pads(kernel, strides, dilation, padding, output_padding):
