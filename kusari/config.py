@@ -1,4 +1,4 @@
-"""The few process-wide settings: float type, epsilon, image layout, default backend name.
+"""The few process-wide settings: float type, epsilon, image layout, default backend name, thread count.
 
 Keras spells these ``keras.config.floatx()`` etc.; kusari offers the same names.
 
@@ -62,3 +62,31 @@ def backend():
     """
     from kusari.backend import current
     return current().name
+
+
+def get_num_threads():
+    """Threads the current backend computes with: NumPy's BLAS (OpenBLAS), or torch's intra-op threads.
+
+    >>> import kusari
+    >>> kusari.config.get_num_threads() >= 1
+    True
+    """
+    from kusari.backend import current
+    return current().get_num_threads()
+
+
+def set_num_threads(n):
+    """Set the current backend's thread count at runtime (``torch.set_num_threads``' counterpart; NumPy: its
+    OpenBLAS). On a busy or small machine one thread is often fastest for small models: BLAS threads spin-wait
+    for each other (docs/performance.md, "Threads"). JAX fixes its threads at start-up (``XLA_FLAGS``).
+
+    >>> import kusari
+    >>> n = kusari.config.get_num_threads()
+    >>> kusari.config.set_num_threads(1); kusari.config.get_num_threads()
+    1
+    >>> kusari.config.set_num_threads(n)
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: the thread count must be a positive int, got {n!r}")
+    from kusari.backend import current
+    current().set_num_threads(n)

@@ -191,6 +191,14 @@ class NumpyBackend(Backend):
         from kusari.backend import numpy_conv
         return numpy_conv.conv_backward_filter(x, gy, w_shape, strides, padding, dilation, groups)
 
+    def get_num_threads(self):
+        from kusari.backend import blas_threads
+        return blas_threads.get_num_threads()
+
+    def set_num_threads(self, n):
+        from kusari.backend import blas_threads
+        blas_threads.set_num_threads(n)
+
     def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
         from kusari.backend import numpy_conv
         if groups != 1:
