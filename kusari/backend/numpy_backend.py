@@ -44,6 +44,18 @@ def _erf_approx(x):
     return np.where(a < 0.5, series, tail).astype(x.dtype)
 
 
+def _zero_d_safe(kernel):
+    """Optimizer kernels update arrays in place; a 0-d variable may hold a NumPy scalar (immutable), and ufuncs
+    return scalars for 0-d inputs. Such calls run on 0-d array copies, which the optimizer stores back."""
+    def run(self, param, *rest):
+        if type(param) is np.ndarray and param.ndim:
+            return kernel(self, param, *rest)
+        return kernel(self, np.array(param), *[np.array(a) if isinstance(a, (np.ndarray, np.generic)) else a
+                                               for a in rest])
+    run.__name__, run.__doc__ = kernel.__name__, kernel.__doc__
+    return run
+
+
 class NumpyBackend(Backend):
     name = "numpy"
     device = "cpu"
@@ -81,6 +93,8 @@ class NumpyBackend(Backend):
 
     # -- state --
     def assign(self, dst, src):
+        if isinstance(dst, np.generic):         # a NumPy scalar (what 0-d results are): immutable, so rebound
+            return np.array(src, dtype=dst.dtype)
         np.copyto(dst, src, casting="unsafe")
         return dst
 
@@ -236,8 +250,9 @@ class NumpyBackend(Backend):
     # In-place versions of the Keras update rules (see Backend): the same operations in the same order as the
     # optimizers' generic assign-based path, so both give the same bits; only scratch arrays are allocated.
     # Python-float scalars stay weak (NEP 50), so float32 parameters are updated in float32.
+    @_zero_d_safe
     def sgd_update(self, param, grad, momentum_buf, lr, momentum, nesterov):
-        step = np.multiply(grad, lr)
+        step = np.multiply(grad, lr, out=np.empty_like(grad))
         if momentum_buf is None:
             np.subtract(param, step, out=param)
             return param, None
@@ -245,7 +260,7 @@ class NumpyBackend(Backend):
         np.multiply(m, momentum, out=m)
         np.subtract(m, step, out=m)
         if nesterov:
-            t = np.multiply(m, momentum)
+            t = np.multiply(m, momentum, out=np.empty_like(m))
             np.subtract(t, step, out=t)
             np.add(param, t, out=param)
         else:
@@ -382,8 +397,9 @@ class NumpyBackend(Backend):
         return (gx, np.ascontiguousarray(dh.T) if need[1] else None, np.ascontiguousarray(dc.T) if need[2] else None,
                 gk, gr, gb)
 
+    @_zero_d_safe
     def adam_update(self, param, grad, m, v, v_hat, alpha, beta_1, beta_2, epsilon):
-        t = np.subtract(grad, m)
+        t = np.subtract(grad, m, out=np.empty_like(grad))
         np.multiply(t, 1 - beta_1, out=t)
         np.add(m, t, out=m)
         np.square(grad, out=t)
@@ -396,13 +412,14 @@ class NumpyBackend(Backend):
             vv = v_hat
         np.sqrt(vv, out=t)
         np.add(t, epsilon, out=t)
-        u = np.multiply(m, alpha)
+        u = np.multiply(m, alpha, out=np.empty_like(m))
         np.divide(u, t, out=u)
         np.subtract(param, u, out=param)
         return param, m, v, v_hat
 
+    @_zero_d_safe
     def rmsprop_update(self, param, grad, velocity, momentum_buf, average_grad, lr, rho, momentum, epsilon):
-        t = np.square(grad)
+        t = np.square(grad, out=np.empty_like(grad))
         np.multiply(t, 1 - rho, out=t)
         np.multiply(velocity, rho, out=velocity)
         np.add(velocity, t, out=velocity)
@@ -416,7 +433,7 @@ class NumpyBackend(Backend):
         else:
             np.add(velocity, epsilon, out=t)
         np.sqrt(t, out=t)
-        inc = np.multiply(grad, lr)
+        inc = np.multiply(grad, lr, out=np.empty_like(grad))
         np.divide(inc, t, out=inc)
         if momentum_buf is not None:
             np.multiply(momentum_buf, momentum, out=momentum_buf)
@@ -426,22 +443,24 @@ class NumpyBackend(Backend):
             np.subtract(param, inc, out=param)
         return param, velocity, momentum_buf, average_grad
 
+    @_zero_d_safe
     def adagrad_update(self, param, grad, accumulator, lr, epsilon):
-        t = np.square(grad)
+        t = np.square(grad, out=np.empty_like(grad))
         np.add(accumulator, t, out=accumulator)
         np.add(accumulator, epsilon, out=t)
         np.sqrt(t, out=t)
-        inc = np.multiply(grad, lr)
+        inc = np.multiply(grad, lr, out=np.empty_like(grad))
         np.divide(inc, t, out=inc)
         np.subtract(param, inc, out=param)
         return param, accumulator
 
+    @_zero_d_safe
     def adadelta_update(self, param, grad, accumulated_grad, accumulated_delta, lr, rho, epsilon):
-        t = np.square(grad)
+        t = np.square(grad, out=np.empty_like(grad))
         np.multiply(t, 1 - rho, out=t)
         np.multiply(accumulated_grad, rho, out=accumulated_grad)
         np.add(accumulated_grad, t, out=accumulated_grad)
-        delta = np.add(accumulated_delta, epsilon)
+        delta = np.add(accumulated_delta, epsilon, out=np.empty_like(accumulated_delta))
         np.sqrt(delta, out=delta)
         np.multiply(delta, grad, out=delta)
         np.add(accumulated_grad, epsilon, out=t)
@@ -456,8 +475,9 @@ class NumpyBackend(Backend):
         np.add(param, delta, out=param)
         return param, accumulated_grad, accumulated_delta
 
+    @_zero_d_safe
     def adamax_update(self, param, grad, m, u, lr, beta_1, beta_2, epsilon, beta_1_power):
-        t = np.subtract(grad, m)
+        t = np.subtract(grad, m, out=np.empty_like(grad))
         np.multiply(t, 1 - beta_1, out=t)
         np.add(m, t, out=m)
         np.abs(grad, out=t)
@@ -465,21 +485,22 @@ class NumpyBackend(Backend):
         np.maximum(u, t, out=u)
         np.add(u, epsilon, out=t)
         np.multiply(t, 1 - beta_1_power, out=t)
-        inc = np.multiply(m, lr)
+        inc = np.multiply(m, lr, out=np.empty_like(m))
         np.divide(inc, t, out=inc)
         np.subtract(param, inc, out=param)
         return param, m, u
 
+    @_zero_d_safe
     def nadam_update(self, param, grad, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t_1, u_product_t,
                      u_product_t_1, beta_2_power):
-        t = np.subtract(grad, m)
+        t = np.subtract(grad, m, out=np.empty_like(grad))
         np.multiply(t, 1 - beta_1, out=t)
         np.add(m, t, out=m)
         np.square(grad, out=t)
         np.subtract(t, v, out=t)
         np.multiply(t, 1 - beta_2, out=t)
         np.add(v, t, out=v)
-        m_hat = np.multiply(m, u_t_1)
+        m_hat = np.multiply(m, u_t_1, out=np.empty_like(m))
         np.divide(m_hat, 1 - u_product_t_1, out=m_hat)
         np.multiply(grad, 1 - u_t, out=t)
         np.divide(t, 1 - u_product_t, out=t)
@@ -492,9 +513,10 @@ class NumpyBackend(Backend):
         np.subtract(param, m_hat, out=param)
         return param, m, v
 
+    @_zero_d_safe
     def lion_update(self, param, grad, m, lr, beta_1, beta_2):
-        t = np.multiply(m, beta_1)
-        g = np.multiply(grad, 1.0 - beta_1)
+        t = np.multiply(m, beta_1, out=np.empty_like(m))
+        g = np.multiply(grad, 1.0 - beta_1, out=np.empty_like(grad))
         np.add(t, g, out=t)
         np.sign(t, out=t)
         np.multiply(t, lr, out=t)

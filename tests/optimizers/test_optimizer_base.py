@@ -333,3 +333,18 @@ def test_no_numpy_import_in_optimizers():
     for f in root.glob("*.py"):
         text = f.read_text()
         assert "import numpy" not in text and "from numpy" not in text, f.name
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_scalar_variables_update_like_one_element_vectors(cls):
+    """0-d variables (a learned temperature, a scale) go through the same fused kernels as any other."""
+    kw = RICH.get(cls, {})
+    scalar = kusari.Variable(np.float32(0.5))
+    vector = kusari.Variable(np.array([0.5], np.float32))
+    opt_s, opt_v = cls(**kw), cls(**kw)
+    for g in (0.3, -0.2, 0.7, 0.1):
+        opt_s.apply([kusari.tensor(np.float32(g))], [scalar])
+        opt_v.apply([kusari.tensor(np.array([g], np.float32))], [vector])
+    assert scalar.shape == ()
+    np.testing.assert_allclose(scalar.numpy(), vector.numpy()[0], rtol=1e-6)
+    assert scalar.numpy() != 0.5
