@@ -1,5 +1,6 @@
-"""Side-by-side training benchmarks: kusari beside PyTorch eager, JAX (jitted step), Keras 3 (JAX backend) and a
-hand-written NumPy MLP — and kusari on each of its backends beside that backend's own library.
+"""Side-by-side training benchmarks: kusari beside PyTorch eager, JAX (jitted step), Keras 3 (JAX and torch
+backends) and a hand-written NumPy MLP — and kusari on each of its backends beside that backend's own library and
+Keras 3 on the same backend.
 
 Each (workload, framework) pair runs in its own subprocess (``benchmarks/workloads/<framework>_wl.py``), the
 frameworks alternate within each repeat, and the table shows medians over the repeats: samples/s, the ratio
@@ -7,9 +8,10 @@ kusari ÷ that framework (samples/s; > 1 means kusari is faster), peak RSS of th
 whether the loss fell in every repeat. ``import kusari`` time is measured in fresh interpreters.
 
 Per backend: ``kusari-torch`` is kusari with ``KUSARI_BACKEND=torch`` (``model.fit``), compared with ``torch``
-(PyTorch eager); ``kusari-jax-jit`` is kusari with ``KUSARI_BACKEND=jax`` and ``compile(jit_compile=True)``,
-compared with ``jax`` (a hand-written ``jax.jit`` step). Their ``÷ peer`` column is their samples/s ÷ the peer's
-(> 1: kusari on that backend is faster than the library it runs on).
+(PyTorch eager) and ``keras-torch`` (Keras 3 ``model.fit`` with ``KERAS_BACKEND=torch``); ``kusari-jax-jit`` is
+kusari with ``KUSARI_BACKEND=jax`` and ``compile(jit_compile=True)``, compared with ``jax`` (a hand-written
+``jax.jit`` step) and ``keras-jax``. Their ``÷ peer`` column is their samples/s ÷ each peer's (> 1: kusari on that
+backend is faster than the library it runs on, or than Keras on it).
 
 Run:  python benchmarks/run.py [--quick] [--json PATH] [--only kusari,torch] [--workloads mlp128,cnn128]
                                [--repeats N] [--threads N]
@@ -41,14 +43,15 @@ FRAMEWORKS = {
     "torch": ("torch_wl.py", ("torch",)),
     "jax": ("jax_wl.py", ("jax",)),
     "keras-jax": ("keras_wl.py", ("keras", "jax")),
+    "keras-torch": ("keras_wl.py", ("keras", "torch")),
     "kusari-torch": ("kusari_wl.py", ("torch",)),
     "kusari-jax-jit": ("kusari_wl.py", ("jax",)),
 }
-PEERS = ("kusari-loop", "numpy-by-hand", "torch", "jax", "keras-jax")
-# kusari on a non-default backend: (KUSARI_BACKEND, kusari_wl.py --variant, the row it is compared with)
+PEERS = ("kusari-loop", "numpy-by-hand", "torch", "jax", "keras-jax", "keras-torch")
+# kusari on a non-default backend: (KUSARI_BACKEND, kusari_wl.py --variant, the rows it is compared with)
 BACKEND_ROWS = {
-    "kusari-torch": ("torch", "", "torch"),
-    "kusari-jax-jit": ("jax", "jit", "jax"),
+    "kusari-torch": ("torch", "", ("torch", "keras-torch")),
+    "kusari-jax-jit": ("jax", "jit", ("jax", "keras-jax")),
 }
 
 
@@ -77,8 +80,8 @@ def run_one(framework, workload, quick, env, timeout):
         cmd.append("--quick")
     if framework == "kusari-loop":
         cmd += ["--variant", "loop"]
-    if framework == "keras-jax":
-        env = {**env, "KERAS_BACKEND": "jax"}
+    if framework.startswith("keras-"):
+        env = {**env, "KERAS_BACKEND": framework[len("keras-"):]}
     else:
         env = {k: v for k, v in env.items() if k != "KERAS_BACKEND"}      # kusari reads it too
     if framework in BACKEND_ROWS:
@@ -144,18 +147,20 @@ def summarize(runs):
         if k is not None and "samples_per_s" in row and row["framework"] != "kusari":
             row["kusari_ratio"] = k["samples_per_s"] / row["samples_per_s"]
         if row["framework"] in BACKEND_ROWS and "samples_per_s" in row:
-            peer_name = BACKEND_ROWS[row["framework"]][2]
-            peer = next((o for o in rows if o["workload"] == row["workload"] and o["framework"] == peer_name
-                         and "samples_per_s" in o), None)
-            if peer is not None:
-                row["peer"] = peer_name
-                row["peer_ratio"] = row["samples_per_s"] / peer["samples_per_s"]
+            ratios = {}
+            for peer_name in BACKEND_ROWS[row["framework"]][2]:
+                peer = next((o for o in rows if o["workload"] == row["workload"] and o["framework"] == peer_name
+                             and "samples_per_s" in o), None)
+                if peer is not None:
+                    ratios[peer_name] = row["samples_per_s"] / peer["samples_per_s"]
+            if ratios:
+                row["peer_ratios"] = ratios
     return rows
 
 
 def table(rows, import_s):
     head = f"{'workload':<14} {'framework':<14} {'samples/s':>10} {'kusari/x':>9} {'peak MB':>8} {'1st step s':>10} " \
-           f"{'loss fell':>9} {'÷ peer':>13}"
+           f"{'loss fell':>9}  ÷ peer"
     out = [head, "-" * len(head)]
     for r in rows:
         if "samples_per_s" not in r:
@@ -163,9 +168,9 @@ def table(rows, import_s):
                        f"{r['note']}")
             continue
         ratio = f"{r['kusari_ratio']:.2f}" if "kusari_ratio" in r else "-"
-        peer = f"{r['peer_ratio']:.2f} ({r['peer']})" if "peer_ratio" in r else ""
+        peer = ", ".join(f"{v:.2f} ({k})" for k, v in r.get("peer_ratios", {}).items())
         out.append(f"{r['workload']:<14} {r['framework']:<14} {r['samples_per_s']:>10.0f} {ratio:>9} "
-                   f"{r['peak_rss_mb']:>8.0f} {r['first_step_s']:>10.3f} {str(r['loss_fell']):>9} {peer:>13}".rstrip())
+                   f"{r['peak_rss_mb']:>8.0f} {r['first_step_s']:>10.3f} {str(r['loss_fell']):>9}  {peer}".rstrip())
     if import_s is not None:
         out.append(f"import kusari: {import_s:.3f} s (median, fresh interpreter)")
     return "\n".join(out)

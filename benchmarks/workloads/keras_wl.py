@@ -1,4 +1,6 @@
-"""Keras 3 ``model.fit`` on the JAX backend (jit-compiled train step). Prints one JSON line."""
+"""Keras 3 ``model.fit`` on the backend ``KERAS_BACKEND`` names: ``jax`` by default (a jit-compiled train step;
+the ``keras-jax`` row) or ``torch`` (eager, Keras' default there; the ``keras-torch`` row, the peer of
+``kusari-torch``). Prints one JSON line."""
 import os
 import pathlib
 import sys
@@ -50,14 +52,15 @@ def main():
     t0 = now()
     model.train_on_batch(x0, y0)
     first = now() - t0
-    # fit compiles its own (multi-step) function: warm it up with a full-size call that is not timed
+    # fit compiles its own (multi-step) function on JAX: warm it up with a full-size call that is not timed (on
+    # torch the same call is only a warm-up)
     n = args.steps * args.batch
     model.fit(x[:n], y[:n], batch_size=args.batch, epochs=1, shuffle=False, verbose=0)
     t0 = now()
     model.fit(x[:n], y[:n], batch_size=args.batch, epochs=1, shuffle=False, verbose=0)
     elapsed = now() - t0
-    emit("keras-jax", args, source=source, first_step_s=first, elapsed_s=elapsed, loss_before=before,
-         loss_after=model.test_on_batch(x0, y0), note=note)
+    emit(f"keras-{keras.backend.backend()}", args, source=source, first_step_s=first, elapsed_s=elapsed,
+         loss_before=before, loss_after=model.test_on_batch(x0, y0), note=note)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,13 @@ class Backend:
         """Gradient of ``conv`` w.r.t. w, shaped ``w_shape``."""
         raise NotImplementedError
 
+    def get_num_threads(self):
+        """Threads this backend computes with (NumPy: its BLAS; torch: intra-op threads)."""
+        raise NotImplementedError(f"the {self.name} backend cannot report its thread count")
+
+    def set_num_threads(self, n):
+        raise NotImplementedError(f"the {self.name} backend cannot change its thread count at runtime")
+
     def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
         """``(conv(...) + bias, kept)`` (``bias`` may be None): ``kept`` is anything the backend wants handed back
         to ``conv_backward_filter_kept`` for the same x (NumPy: its im2col matrix, so the kernel gradient does not

@@ -15,6 +15,7 @@ settings (``epochs``, ``steps``, ``verbose``) through ``self.params``; it stops 
 >>> cbs.on_epoch_end(0, {"loss": 1})
 0 {'loss': 1.0} 3
 """
+from kusari.tensor import Tensor
 
 __all__ = ["Callback", "CallbackList"]
 
@@ -24,7 +25,10 @@ class Callback:
 
     ``set_model(model)`` and ``set_params(params)`` are called by the training loop (or by ``CallbackList``)
     before training starts. ``on_train_batch_begin/end`` call the older ``on_batch_begin/end`` names, so a
-    subclass may override either.
+    subclass may override either. Every hook receives its logs as Python floats; a batch-end hook that is overridden
+    makes ``fit`` read the step's logs back from the device each step (a host sync), so leave them alone unless
+    needed. (A built-in callback that reads batch logs only now and then sets ``_supports_backend_logs = True``: its
+    batch-end hooks may then get backend scalars, and it converts them with ``_pythonify_logs`` when it reads them.)
 
     >>> class CountBatches(Callback):
     ...     def __init__(self):
@@ -38,6 +42,8 @@ class Callback:
     >>> cb.n
     4
     """
+
+    _supports_backend_logs = False
 
     def __init__(self):
         self.params = {}
@@ -107,25 +113,47 @@ class Callback:
         """Called after a prediction batch; ``logs`` may hold ``{"outputs": ...}``."""
 
 
-def _pythonify_logs(logs):
-    """A new dict with the keys sorted (as Keras does) and scalar values (tensors, NumPy scalars) as Python
-    floats; nested dicts are flattened into it; arrays (even of one element, e.g. predict outputs) and anything
-    else that is not a scalar are passed on unchanged."""
+def _pythonify_logs(logs, convert=True):
+    """A new dict with the keys sorted (as Keras does) and nested dicts flattened into it. With ``convert``, scalar
+    values (one-element Tensors, NumPy and backend scalars) become Python floats and other Tensors NumPy arrays (for
+    a device array that is a host sync); other arrays and anything else are passed on unchanged."""
     result = {}
     if not logs:
         return result
     for key in sorted(logs):
         value = logs[key]
         if isinstance(value, dict):
-            result.update(_pythonify_logs(value))
+            result.update(_pythonify_logs(value, convert))
             continue
-        if not isinstance(value, (str, bool)) and getattr(value, "ndim", 0) == 0:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                pass
-        result[key] = value
+        result[key] = _python_value(value) if convert else value
     return result
+
+
+def _python_value(value):
+    if isinstance(value, Tensor):
+        if value.size != 1:
+            return value.numpy()
+        value = value.item()
+    if not isinstance(value, (str, bool)) and getattr(value, "ndim", 0) == 0:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            pass
+    return value
+
+
+def _overrides(callback, hook):
+    fn = getattr(callback, hook)
+    return getattr(fn, "__func__", fn) is not getattr(Callback, hook)
+
+
+def _reads_batch_logs(callback, hooks):
+    """Whether ``callback`` needs the batch logs as floats: it overrides one of ``hooks`` (also as an instance
+    attribute, as ``LambdaCallback`` does) and does not convert them itself."""
+    return not callback._supports_backend_logs and any(_overrides(callback, h) for h in hooks)
+
+
+_TRAIN_BATCH_END = ("on_train_batch_end", "on_batch_end")
 
 
 class CallbackList(Callback):
@@ -141,6 +169,13 @@ class CallbackList(Callback):
     Logs passed to a hook are copied into a new dict once (keys sorted, scalars as Python floats) and that one
     dict goes to every callback in turn, so a callback that adds a key (``ReduceLROnPlateau`` adds
     ``learning_rate``) is seen by the ones after it.
+
+    Batch-end logs are the exception (Keras 3 moves the batch-end hooks and their conversion to a worker thread unless
+    a callback overrides them, for the same reason): ``fit`` hands over the step's logs as backend arrays, and they
+    are converted — which waits for the device to finish the step — only if some callback reads them (it overrides
+    ``on_train_batch_end`` / ``on_batch_end`` / ``on_test_batch_end`` and does not set ``_supports_backend_logs``).
+    With the default callbacks (History, and a progress bar that converts only the values it prints) a compiled
+    train step is dispatched without waiting for the previous one.
 
     Usable by hand in a custom loop:
 
@@ -226,11 +261,17 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.set_model(model)
 
-    def _call(self, hook, *args):
+    def _call(self, hook, *args, convert=True):
         *head, logs = args
-        logs = _pythonify_logs(logs)
+        logs = _pythonify_logs(logs, convert)
         for cb in self.callbacks:
             getattr(cb, hook)(*head, logs)
+
+    def _call_batch_end(self, hook, batch, logs, readers):
+        """A batch-end hook: the logs are converted to floats only when a callback reads them (see the class
+        docstring)."""
+        convert = any(_reads_batch_logs(cb, readers) for cb in self.callbacks)
+        self._call(hook, batch, logs, convert=convert)
 
     def on_train_begin(self, logs=None):
         self._call("on_train_begin", logs)
@@ -248,13 +289,13 @@ class CallbackList(Callback):
         self._call("on_batch_begin", batch, logs)
 
     def on_batch_end(self, batch, logs=None):
-        self._call("on_batch_end", batch, logs)
+        self._call_batch_end("on_batch_end", batch, logs, _TRAIN_BATCH_END)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call("on_train_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self._call("on_train_batch_end", batch, logs)
+        self._call_batch_end("on_train_batch_end", batch, logs, _TRAIN_BATCH_END)
 
     def on_test_begin(self, logs=None):
         self._call("on_test_begin", logs)
@@ -266,7 +307,7 @@ class CallbackList(Callback):
         self._call("on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
-        self._call("on_test_batch_end", batch, logs)
+        self._call_batch_end("on_test_batch_end", batch, logs, ("on_test_batch_end",))
 
     def on_predict_begin(self, logs=None):
         self._call("on_predict_begin", logs)
@@ -278,4 +319,4 @@ class CallbackList(Callback):
         self._call("on_predict_batch_begin", batch, logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._call("on_predict_batch_end", batch, logs)
+        self._call("on_predict_batch_end", batch, logs, convert=False)     # the outputs, not metrics

@@ -2,6 +2,7 @@
 import os
 import warnings
 
+from kusari.callbacks.callback import _pythonify_logs
 from kusari.callbacks.monitor_callback import MonitorCallback
 
 __all__ = ["ModelCheckpoint"]
@@ -39,6 +40,8 @@ class ModelCheckpoint(MonitorCallback):
     ['ckpt-01-0.46.kusari']
     """
 
+    _supports_backend_logs = True     # batch logs are converted only on the batches that use them
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__(monitor, mode, initial_value_threshold)
@@ -60,7 +63,7 @@ class ModelCheckpoint(MonitorCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self._should_save_on_batch(batch):
-            self._save_model(self._current_epoch, batch, logs)
+            self._save_model(self._current_epoch, batch, _pythonify_logs(logs))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:

@@ -1,5 +1,7 @@
 """``ProgbarLogger``: the per-epoch progress bar of ``fit`` / ``evaluate`` / ``predict``."""
-from kusari.callbacks.callback import Callback
+import time
+
+from kusari.callbacks.callback import Callback, _pythonify_logs
 from kusari.utils.progbar import Progbar
 
 __all__ = ["ProgbarLogger"]
@@ -11,7 +13,8 @@ class ProgbarLogger(Callback):
     ``verbose=1``: a live bar per epoch (just the final line when stdout is not a terminal); ``verbose=2``: one line
     per epoch. With more than one epoch an ``Epoch i/N`` line comes first. The trainer's logs are already running
     results, so every value is shown as given (stateful). Inside ``fit`` the validation pass prints nothing of its
-    own (its ``val_`` metrics appear on the epoch's line).
+    own (its ``val_`` metrics appear on the epoch's line). Batch logs are read (converted to floats, a host sync) only
+    for a redraw of the live bar, so a compiled train step is not made to wait every batch.
 
     >>> from kusari.callbacks import CallbackList, ProgbarLogger
     >>> cbs = CallbackList([ProgbarLogger()], epochs=1, steps=2, verbose=2)
@@ -22,6 +25,8 @@ class ProgbarLogger(Callback):
     >>> cbs.on_epoch_end(0, {"loss": 0.4, "val_loss": 0.6})    # doctest: +ELLIPSIS
     2/2 - 0s - ...s/step - loss: 0.4000 - val_loss: 0.6000
     """
+
+    _supports_backend_logs = True
 
     def __init__(self):
         super().__init__()
@@ -93,7 +98,11 @@ class ProgbarLogger(Callback):
         self._maybe_init_progbar()
         self.seen = batch + 1
         if self.verbose == 1:
-            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+            bar = self.progbar
+            # the values are shown as given (stateful), so only a redraw needs them: convert them just then
+            redraw = bar._dynamic_display and time.time() - bar._last_update >= bar.interval
+            values = list(_pythonify_logs(logs).items()) if redraw else None
+            bar.update(self.seen, values, finalize=False)
 
     def _finalize_progbar(self, logs):
         self._maybe_init_progbar()

@@ -14,7 +14,7 @@ Event layout is Keras': ``<log_dir>/train`` and ``<log_dir>/validation`` runs, s
 import os
 import time
 
-from kusari.callbacks.callback import Callback
+from kusari.callbacks.callback import Callback, _pythonify_logs
 
 __all__ = ["TensorBoard", "create_file_writer", "SummaryFileWriter"]
 
@@ -140,6 +140,8 @@ class TensorBoard(Callback):
     ['train', 'validation']
     """
 
+    _supports_backend_logs = True     # batch logs are converted only on the batches that use them
+
     def __init__(self, log_dir="logs", histogram_freq=0, write_graph=False, write_images=False,
                  write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
                  embeddings_metadata=None):
@@ -208,6 +210,7 @@ class TensorBoard(Callback):
         self._epoch_batches += 1
         if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
             return
+        logs = _pythonify_logs(logs)       # read only on the batches it writes (see _supports_backend_logs)
         writer = self._writer("train")
         step = self._global_train_batch
         if self.write_steps_per_second and self._batch_start_time is not None:

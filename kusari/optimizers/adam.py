@@ -42,9 +42,6 @@ class Adam(Optimizer):
 
     update_step = Optimizer._builtin_update_step
 
-    def _can_trace_update(self):
-        return type(self) in (Adam, AdamW) and self._traceable_settings()
-
     def _array_update(self, g, variable, lr):
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
@@ -69,6 +66,25 @@ class Adam(Optimizer):
             v_hat.assign(xp.maximum(v_hat.data, v.data))
             vv = v_hat
         variable.assign(variable.data - (m.data * alpha) / (xp.sqrt(vv.data) + self.epsilon))
+
+    def _array_update_many(self, grads, variables, lr):
+        # every variable in one multi-tensor kernel (eager steps; see Optimizer._array_update_many)
+        kernel = self._kernel_many(variables, "adam_update_many")
+        if kernel is None or type(self)._array_update is not Adam._array_update:
+            return False
+        idx = [self._get_variable_index(v) for v in variables]
+        ms = [self._momentums[i] for i in idx]
+        vs = [self._velocities[i] for i in idx]
+        v_hats = [self._velocity_hats[i] for i in idx] if self.amsgrad else None
+        t = self._local_step
+        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        out = kernel([v.data for v in variables], grads, [m.data for m in ms], [v.data for v in vs],
+                     None if v_hats is None else [h.data for h in v_hats], alpha, self.beta_1, self.beta_2,
+                     self.epsilon)
+        for tensors, arrays in zip((variables, ms, vs, v_hats), out):
+            if tensors is not None:
+                self._store(tensors, arrays)
+        return True
 
     def get_config(self):
         config = super().get_config()
@@ -150,7 +166,8 @@ class Adamax(Optimizer):
         xp = variable.backend.xp
         m.assign(m.data + (g - m.data) * (1 - self.beta_1))
         u.assign(xp.maximum(u.data * self.beta_2, xp.abs(g)))
-        variable.assign(variable.data - (m.data * lr) / ((u.data + self.epsilon) * (1 - beta_1_power)))
+        variable.assign(variable.data - (m.data * lr)
+                        / ((u.data + self.epsilon) * self._scalar(1 - beta_1_power, variable)))
 
     def get_config(self):
         config = super().get_config()
@@ -193,9 +210,9 @@ class Nadam(Optimizer):
         self._u_product = self.add_variable((), initializer="ones", dtype=dtype, name="u_product")
 
     def _backend_update_step(self, grads, variables, learning_rate):
-        t = self._step_count() + 1
+        t = self._traced_step() if self._traced() else self._step_count() + 1
         u = self._u_product
-        u.assign(u.data * (self.beta_1 * (1.0 - 0.5 * 0.96 ** t)))
+        u.assign(u.data * self._scalar(self.beta_1 * (1.0 - 0.5 * 0.96 ** t), u))
         super()._backend_update_step(grads, variables, learning_rate)
 
     update_step = Optimizer._builtin_update_step
@@ -206,7 +223,10 @@ class Nadam(Optimizer):
         t = self._local_step
         u_t = self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
         u_t_1 = self.beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-        u_product_t = float(self._u_product.item())
+        if isinstance(t, int):
+            u_product_t = float(self._u_product.item())
+        else:       # traced (jit_compile=True): float64 arrays, like the Python floats above
+            u_product_t = variable.backend.cast(self._u_product.data, "float64")
         u_product_t_1 = u_product_t * u_t_1
         beta_2_power = self.beta_2 ** t
         kernel = self._kernel(variable, "nadam_update")
@@ -216,10 +236,12 @@ class Nadam(Optimizer):
             self._store((variable, m, v), out)
             return
         xp = variable.backend.xp
+        c = self._scalar
         m.assign(m.data + (g - m.data) * (1 - self.beta_1))
         v.assign(v.data + (g * g - v.data) * (1 - self.beta_2))
-        m_hat = (m.data * u_t_1) / (1 - u_product_t_1) + (g * (1 - u_t)) / (1 - u_product_t)
-        v_hat = v.data / (1 - beta_2_power)
+        m_hat = (m.data * c(u_t_1, variable)) / c(1 - u_product_t_1, variable) \
+            + (g * c(1 - u_t, variable)) / c(1 - u_product_t, variable)
+        v_hat = v.data / c(1 - beta_2_power, variable)
         variable.assign(variable.data - (m_hat * lr) / (xp.sqrt(v_hat) + self.epsilon))
 
     def get_config(self):

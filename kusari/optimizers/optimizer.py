@@ -300,10 +300,12 @@ class Optimizer:
             prev.assign(float(learning_rate))
 
     def _current_lr(self):
-        """The learning rate for this step as a Python float (float32-rounded like the variable); while the step is
-        traced by a compiler (``jit_compile=True``), the variable's (traced) array instead."""
-        if isinstance(self._learning_rate, Parameter) and self._traced():
-            return self._learning_rate.data
+        """The learning rate for this step as a Python float (float32-rounded like the variable); while the update
+        is traced by a compiler (``jit_compile=True``), a backend array instead: the variable's traced array, or the
+        schedule evaluated at the traced ``iterations``."""
+        if self._traced():
+            lr = self.learning_rate
+            return lr.data if isinstance(lr, Tensor) else lr
         return float(self.learning_rate)
 
     # -- tracing (compile(jit_compile=True) on a backend that compiles) ------------------------------
@@ -314,23 +316,39 @@ class Optimizer:
         it = self._iterations
         return not it.backend.is_concrete(it.data)
 
+    def _step_index(self):
+        """The number of updates done so far (``_step_count()``): an int eagerly, an int64 array while traced."""
+        if not self._traced():
+            return self._step_count()
+        n = self._iterations.data
+        return n // self.gradient_accumulation_steps if self.gradient_accumulation_steps else n
+
     def _traced_step(self):
-        """``iterations + 1`` as a float64 backend array (the traced counterpart of ``_step_count() + 1``)."""
-        it = self._iterations
-        return it.backend.cast(it.data, "float64") + 1.0
+        """``_step_index() + 1`` as a float64 backend array (the traced counterpart of ``_step_count() + 1``)."""
+        return self._iterations.backend.cast(self._step_index(), "float64") + 1.0
+
+    @staticmethod
+    def _scalar(value, variable):
+        """A step-dependent scalar for an update of ``variable``: a Python float as is (array ops round it to the
+        variable's dtype), a traced float64 array cast to that dtype (the same rounding)."""
+        if isinstance(value, (int, float)):
+            return value
+        return variable.backend.cast(value, variable.dtype)
 
     def _can_trace_update(self):
         """Whether ``apply`` can run under a tracing compiler, so ``kusari/training/jit.py`` compiles the update
-        into the train step. True only for optimizers that compute their step-dependent scalars with backend ops
-        when traced (``Adam``/``AdamW``, ``SGD``), with a float learning rate and none of the features that need
-        concrete numbers (gradient accumulation, EMA, clipping)."""
-        return False
-
-    def _traceable_settings(self):
-        """The part of ``_can_trace_update`` shared by every optimizer that supports it."""
-        return (isinstance(self._learning_rate, Parameter) and not self.gradient_accumulation_steps
-                and not self.use_ema and not self.clipnorm and not self.clipvalue and not self.global_clipnorm
-                and self._fast_path())
+        into the train step: True for the built-in optimizers and update rules (their step-dependent numbers —
+        bias corrections, the schedule, clipping norms, accumulation and EMA selects — are backend ops on the traced
+        ``iterations``) with a float learning rate or a built-in schedule. A callable learning rate (it may read
+        anything), a custom schedule, or a subclass that overrides part of the update keeps the update eager."""
+        lr = self._learning_rate
+        if not (isinstance(lr, Parameter) or _schedules.is_builtin(lr)):
+            return False
+        cls = type(self)
+        if cls not in _BUILTIN_UPDATE:
+            _BUILTIN_UPDATE[cls] = not any(any(n in klass.__dict__ for n in _UPDATE_METHODS) for klass in cls.__mro__
+                                           if not klass.__module__.startswith("kusari.optimizers."))
+        return _BUILTIN_UPDATE[cls]
 
     # -- weight decay ------------------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
@@ -365,24 +383,26 @@ class Optimizer:
                 p = variable.data
                 variable.assign(p - p * wd * lr)
 
-    # -- clipping (on arrays; always new arrays, never the caller's in place) -----------------------
+    # -- clipping (on arrays; always new arrays, never the caller's in place; array ops only, no host sync, so
+    # it also runs traced) --------------------------------------------------------------------------
     def _clip_gradients(self, grads):
         if self.clipnorm and self.clipnorm > 0:
             out = []
             for g in grads:
                 xp = _xp(g)
-                norm = float(xp.sqrt(xp.sum(g * g)))
-                out.append((g * self.clipnorm) / max(norm, self.clipnorm))
+                norm = xp.sqrt(xp.sum(g * g))
+                out.append((g * self.clipnorm) / xp.maximum(norm, self.clipnorm))
             return out
         if self.global_clipnorm and self.global_clipnorm > 0:
-            total = 0.0
+            b = _backend_of(grads[0])
+            xp = b.xp
+            total = None              # float64, like Python floats: the sum of the per-tensor float32 sums
             for g in grads:
-                xp = _xp(g)
-                total += float(xp.sum(g * g))
-            use_norm = total ** 0.5
-            scale = self.global_clipnorm * min(1.0 / use_norm if use_norm > 0 else float("inf"),
-                                               1.0 / self.global_clipnorm)
-            return [g * scale for g in grads]
+                sq = b.cast(xp.sum(g * g), "float64")
+                total = sq if total is None else total + sq
+            # clip_norm / max(norm, clip_norm): 1 below the threshold; a NaN norm makes every gradient NaN (Keras)
+            scale = self.global_clipnorm / xp.maximum(xp.sqrt(total), self.global_clipnorm)
+            return [g * b.cast(scale, b.dtype_name(g.dtype)) for g in grads]
         if self.clipvalue and self.clipvalue > 0:
             v = self.clipvalue
             return [_xp(g).clip(g, -v, v) for g in grads]
@@ -456,22 +476,44 @@ class Optimizer:
 
     def _backend_apply_gradients(self, grads, variables):
         if self.gradient_accumulation_steps:
-            steps = self.gradient_accumulation_steps
-            accs = [self._accumulated_gradients[self._get_variable_index(v)] for v in variables]
+            self._accumulate_or_update(grads, variables)
+        else:
+            self._update(grads, variables)
+        if self.use_ema:
+            self._update_model_variables_moving_average(self._trainable_variables)
+            if self.ema_overwrite_frequency:
+                due = (self._step_index() + 1) % self.ema_overwrite_frequency == 0
+                if self._traced():
+                    xp = self._iterations.backend.xp
+                    for var, average in zip(self._trainable_variables, self._model_variables_moving_average):
+                        var.assign(xp.where(due, average.data, var.data))
+                elif due:
+                    self._overwrite_model_variables_with_average_value(self._trainable_variables)
+
+    def _accumulate_or_update(self, grads, variables):
+        """Gradient accumulation: add to the accumulators, or, every ``gradient_accumulation_steps``-th call, update
+        with their mean and zero them. Traced, both branches run and ``where`` selects by the traced step."""
+        steps = self.gradient_accumulation_steps
+        accs = [self._accumulated_gradients[self._get_variable_index(v)] for v in variables]
+        if not self._traced():
             if (int(self._iterations.item()) + 1) % steps == 0:
-                grads = [(g + a.data) / steps for g, a in zip(grads, accs)]
-                self._update(grads, variables)
+                self._update([(g + a.data) / steps for g, a in zip(grads, accs)], variables)
                 for a in accs:
                     a.assign(a.backend.zeros(a.shape, a.dtype))
             else:
                 for g, a in zip(grads, accs):
                     a.assign(a.data + g)
-        else:
-            self._update(grads, variables)
-        if self.use_ema:
-            self._update_model_variables_moving_average(self._trainable_variables)
-            if self.ema_overwrite_frequency and (self._step_count() + 1) % self.ema_overwrite_frequency == 0:
-                self._overwrite_model_variables_with_average_value(self._trainable_variables)
+            return
+        xp = self._iterations.backend.xp
+        due = (self._iterations.data + 1) % steps == 0
+        state = list(variables) + [v for v in self._variables if v is not self._iterations]
+        before = [t.data for t in state]
+        self._update([(g + a.data) / steps for g, a in zip(grads, accs)], variables)
+        for t, old in zip(state, before):
+            if t.data is not old:              # changed by the update: keep the old value unless the step is due
+                t.assign(xp.where(due, t.data, old))
+        for g, a in zip(grads, accs):
+            a.assign(xp.where(due, 0.0, a.data + g))
 
     def _update(self, grads, variables):
         grads = self._clip_gradients(grads)
@@ -482,6 +524,8 @@ class Optimizer:
     def _backend_update_step(self, grads, variables, learning_rate):
         self._local_step = self._traced_step() if self._traced() else self._step_count() + 1
         if self._fast_path():
+            if isinstance(self._local_step, int) and self._array_update_many(grads, variables, learning_rate):
+                return
             for g, v in zip(grads, variables):
                 self._array_update(g, v, learning_rate)
         else:
@@ -515,6 +559,19 @@ class Optimizer:
             return None
         return getattr(b, name)
 
+    def _array_update_many(self, grads, variables, lr):
+        """Update all ``variables`` with one multi-tensor backend kernel (eager steps only); False where the
+        optimizer or the backend has none, and ``_array_update`` then runs per variable. Adam and SGD override it."""
+        return False
+
+    def _kernel_many(self, variables, name):
+        """The backend's multi-tensor kernel ``name`` when every variable lives on that one backend and it overrides
+        the kernel (``Backend.adam_update_many`` …); otherwise None."""
+        b = variables[0].backend
+        if any(v.backend is not b for v in variables):
+            return None
+        return self._kernel(variables[0], name)
+
     @staticmethod
     def _store(tensors, arrays):
         """Record a kernel's results: rebind where the backend returned new arrays; bump version counters."""
@@ -527,10 +584,13 @@ class Optimizer:
 
     # -- EMA ---------------------------------------------------------------------------------------
     def _update_model_variables_moving_average(self, variables):
-        not_first = self._step_count() != 0
-        momentum = self.ema_momentum if not_first else 0.0
+        n = self._step_index()
+        if self._traced():
+            momentum = self._iterations.backend.xp.where(n != 0, self.ema_momentum, 0.0)
+        else:
+            momentum = self.ema_momentum if n != 0 else 0.0
         for var, average in zip(variables, self._model_variables_moving_average):
-            average.assign(average.data * momentum + var.data * (1 - momentum))
+            average.assign(average.data * self._scalar(momentum, var) + var.data * self._scalar(1 - momentum, var))
 
     def _overwrite_model_variables_with_average_value(self, variables):
         if len(variables) != len(self._model_variables_moving_average):
@@ -579,6 +639,18 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
-def _xp(a):
+# the methods on the update path: a class outside kusari.optimizers that defines one keeps the update eager under
+# jit_compile (``Optimizer._can_trace_update``, which caches its verdict per class in _BUILTIN_UPDATE)
+_BUILTIN_UPDATE = {}
+_UPDATE_METHODS = ("apply", "apply_gradients", "_backend_apply_gradients", "_accumulate_or_update", "_update",
+                   "_clip_gradients", "_apply_weight_decay", "_backend_update_step", "update_step", "_array_update",
+                   "_current_lr", "learning_rate", "_update_model_variables_moving_average")
+
+
+def _backend_of(a):
     from kusari import backend as _backend
-    return (_backend.of(a) or _backend.current()).xp
+    return _backend.of(a) or _backend.current()
+
+
+def _xp(a):
+    return _backend_of(a).xp

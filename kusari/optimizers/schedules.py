@@ -1,7 +1,9 @@
 """Learning-rate schedules with Keras 3's names, arguments and formulas (``keras.optimizers.schedules``).
 
 A schedule is a callable ``schedule(step) -> learning rate`` (a 0-d float32 Tensor); pass one as an optimizer's
-``learning_rate`` and it is evaluated at ``optimizer.iterations`` on every step.
+``learning_rate`` and it is evaluated at ``optimizer.iterations`` on every step. The built-in schedules compute with
+backend array ops in float64 (no Python control flow on the step), so they also run on the traced ``iterations`` of
+a ``jit_compile=True`` train step.
 
 >>> from kusari.optimizers import schedules
 >>> s = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
@@ -10,6 +12,7 @@ A schedule is a callable ``schedule(step) -> learning rate`` (a 0-d float32 Tens
 """
 import math
 
+from kusari import backend as _backend
 from kusari import config
 from kusari.tensor import Tensor
 
@@ -18,12 +21,19 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
 
 
 def _step(step):
-    """A step (int, Tensor, Parameter, 0-d array) as a Python float."""
-    return float(step)
+    """``(xp, step)``: the step (an int, a Tensor or Parameter such as ``optimizer.iterations``, possibly holding a
+    traced array) as a float64 0-d array of its backend, and that backend's array namespace."""
+    if isinstance(step, Tensor):
+        b = step.backend
+        return b.xp, b.cast(step.data, "float64")
+    b = _backend.current()
+    return b.xp, b.asarray(step, "float64")
 
 
 def _out(value):
-    return Tensor(float(value), dtype=config.floatx())
+    """The learning rate as a 0-d ``floatx`` Tensor (rounded from float64, as a Python float would be)."""
+    b = _backend.of(value) or _backend.current()
+    return Tensor._wrap(b.cast(value, config.floatx()))
 
 
 class LearningRateSchedule:
@@ -72,9 +82,10 @@ class _RateDecay(LearningRateSchedule):
         _check_steps("decay_steps", decay_steps)
 
     def _progress(self, step):
-        p = _step(step) / self.decay_steps
+        xp, s = _step(step)
+        p = s / self.decay_steps
         if self.staircase:
-            p = math.floor(p)
+            p = xp.floor(p)
         return p
 
     def get_config(self):
@@ -118,13 +129,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        s = _step(step)
-        value = self.values[-1]
-        for b, v in zip(self.boundaries, self.values):
-            if s <= b:
-                value = v
-                break
-        return Tensor(value)
+        xp, s = _step(step)
+        value = float(self.values[-1])
+        for b, v in reversed(list(zip(self.boundaries, self.values))):      # the first boundary >= step wins
+            value = xp.where(s <= b, float(v), value)
+        return _out(value)
 
     def get_config(self):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
@@ -151,13 +160,12 @@ class PolynomialDecay(LearningRateSchedule):
         _check_steps("decay_steps", decay_steps)
 
     def __call__(self, step):
-        s = _step(step)
+        xp, s = _step(step)
         decay_steps = float(self.decay_steps)
         if self.cycle:
-            multiplier = 1.0 if s == 0 else math.ceil(s / self.decay_steps)
-            decay_steps = decay_steps * multiplier
+            decay_steps = decay_steps * xp.where(s == 0, 1.0, xp.ceil(s / decay_steps))
         else:
-            s = min(s, decay_steps)
+            s = xp.minimum(s, decay_steps)
         p = s / decay_steps
         return _out((self.initial_learning_rate - self.end_learning_rate) * (1 - p) ** self.power
                     + self.end_learning_rate)
@@ -203,19 +211,21 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
         _check_steps("decay_steps", decay_steps)
 
-    def _decay(self, step, decay_from):
-        cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
+    def _decay(self, xp, step, decay_from):
+        cosine = 0.5 * (1.0 + xp.cos(math.pi * step / self.decay_steps))
         return decay_from * ((1 - self.alpha) * cosine + self.alpha)
 
     def __call__(self, step):
-        s = _step(step)
+        xp, s = _step(step)
         if self.warmup_target is None:
-            return _out(self._decay(min(s, self.decay_steps), self.initial_learning_rate))
-        s = min(s, self.decay_steps + self.warmup_steps)
-        if s < self.warmup_steps:
-            frac = s / self.warmup_steps
-            return _out((self.warmup_target - self.initial_learning_rate) * frac + self.initial_learning_rate)
-        return _out(self._decay(s - self.warmup_steps, self.warmup_target))
+            return _out(self._decay(xp, xp.minimum(s, float(self.decay_steps)), self.initial_learning_rate))
+        s = xp.minimum(s, float(self.decay_steps + self.warmup_steps))
+        # both branches are computed and one is selected (no Python `if` on the step); the divisor only guards
+        # warmup_steps=0, where the warmup branch is never selected
+        frac = s / (self.warmup_steps or 1)
+        warmup = (self.warmup_target - self.initial_learning_rate) * frac + self.initial_learning_rate
+        return _out(xp.where(s < self.warmup_steps, warmup,
+                             self._decay(xp, s - self.warmup_steps, self.warmup_target)))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -244,16 +254,21 @@ class CosineDecayRestarts(LearningRateSchedule):
         _check_steps("first_decay_steps", first_decay_steps)
 
     def __call__(self, step):
-        frac = _step(step) / self.first_decay_steps
+        xp, s = _step(step)
+        frac = s / self.first_decay_steps
         t_mul = float(self._t_mul)
         if t_mul == 1.0:
-            i_restart = math.floor(frac)
-            frac -= i_restart
+            i_restart = xp.floor(frac)
+            frac = frac - i_restart
         else:
-            i_restart = math.floor(math.log(1.0 - frac * (1.0 - t_mul)) / math.log(t_mul))
+            i_restart = xp.floor(xp.log(1.0 - frac * (1.0 - t_mul)) / math.log(t_mul))
+            # on a restart boundary the rounding of log (which differs between libm and a compiler's fused code)
+            # can land one period off: settle it with the exact period starts
+            i_restart = xp.where(frac >= (1.0 - t_mul ** (i_restart + 1)) / (1.0 - t_mul), i_restart + 1, i_restart)
+            i_restart = xp.where(frac < (1.0 - t_mul ** i_restart) / (1.0 - t_mul), i_restart - 1, i_restart)
             sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
             frac = (frac - sum_r) / t_mul ** i_restart
-        cosine = 0.5 * self._m_mul ** i_restart * (1.0 + math.cos(math.pi * frac))
+        cosine = 0.5 * float(self._m_mul) ** i_restart * (1.0 + xp.cos(math.pi * frac))
         return _out(self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha))
 
     def get_config(self):
@@ -263,6 +278,12 @@ class CosineDecayRestarts(LearningRateSchedule):
 
 _SCHEDULES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
                                        InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+
+
+def is_builtin(obj):
+    """Whether ``obj`` is one of the schedules above (they compute with backend ops, so a compiled step can trace
+    them)."""
+    return _SCHEDULES.get(type(obj).__name__) is type(obj)
 
 
 def serialize(learning_rate_schedule):

@@ -42,9 +42,6 @@ class SGD(Optimizer):
 
     update_step = Optimizer._builtin_update_step
 
-    def _can_trace_update(self):
-        return type(self) is SGD and self._traceable_settings()
-
     def _array_update(self, g, variable, lr):
         m = self.momentums[self._get_variable_index(variable)] if self.momentum != 0 else None
         kernel = self._kernel(variable, "sgd_update")
@@ -62,6 +59,19 @@ class SGD(Optimizer):
             variable.assign(p + (m.data * self.momentum - step))
         else:
             variable.assign(p + m.data)
+
+    def _array_update_many(self, grads, variables, lr):
+        # every variable in one multi-tensor kernel (eager steps; see Optimizer._array_update_many)
+        kernel = self._kernel_many(variables, "sgd_update_many")
+        if kernel is None or type(self)._array_update is not SGD._array_update:
+            return False
+        ms = [self.momentums[self._get_variable_index(v)] for v in variables] if self.momentum != 0 else None
+        out = kernel([v.data for v in variables], grads, None if ms is None else [m.data for m in ms], lr,
+                     self.momentum, self.nesterov)
+        for tensors, arrays in zip((variables, ms), out):
+            if tensors is not None:
+                self._store(tensors, arrays)
+        return True
 
     def get_config(self):
         config = super().get_config()

@@ -3,6 +3,10 @@
 Keras 3's contract: ``train_step(data)`` returns a dict of logs, which the progress bar, History and every callback
 receive; inside it, ``kusari.grad(loss, weights)`` and ``optimizer.apply(grads, weights)``. Override it for GANs,
 several optimizers, adversarial inputs — ``fit`` keeps its logs, callbacks and checkpoints.
+
+The loops keep each step's logs as backend arrays (a compiled jax step or a CUDA kernel is then not waited for) and
+convert them to Python floats where they are read: at the end of an epoch or an evaluation, and at a batch end only
+when a callback reads batch logs (``CallbackList``). Users and callbacks see floats as before.
 """
 from kusari.autograd.mode import no_grad
 from kusari.data import adapters
@@ -72,6 +76,7 @@ class Trainer:
         self._output_loss_trackers = [M.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
+        self._kusari_jit_step = None          # a compiled train step is traced again for the new settings
         self.compiled = True
 
     def _output_names(self):
@@ -220,13 +225,14 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
+            _jit.refresh(self)                # a compiled step sees weights (un)frozen between epochs
             for step, batch in enumerate(data.batches(permuter)):
                 cbs.on_train_batch_begin(step)
-                logs = _python(_jit.train_step(self, _to_tensors(batch)))   # compiled if jit_compile=True
+                logs = _jit.train_step(self, _to_tensors(batch))   # compiled if jit_compile=True; not read here
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-            epoch_logs = dict(logs)
+            epoch_logs = _python(logs)      # floats now: validation below resets the metrics
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 vx, vy, vsw = _unpack_validation(validation_data)
                 val = self.evaluate(vx, vy, sample_weight=vsw, batch_size=validation_batch_size or batch_size,
@@ -252,9 +258,9 @@ class Trainer:
         logs = {}
         for step, batch in enumerate(data.batches()):
             cbs.on_test_batch_begin(step)
-            logs = _python(self.test_step(_to_tensors(batch)))
+            logs = self.test_step(_to_tensors(batch))
             cbs.on_test_batch_end(step, logs)
-        logs = _python(self.get_metrics_result()) if not logs else logs
+        logs = _python(logs if logs else self.get_metrics_result())
         cbs.on_test_end(logs)
         if return_dict:
             return logs

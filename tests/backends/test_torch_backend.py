@@ -39,6 +39,40 @@ def test_python_data_follows_numpy_rules():
     assert kusari.tensor(np.arange(3.0)).dtype == "float64"     # arrays keep their dtype
 
 
+_SCALARS = [0.1, -2.5, 1e300, float("inf"), float("nan"), 3, -7, 2 ** 40, True, False]
+
+
+@pytest.mark.parametrize("value,dtype", [
+    (v, d) for v in _SCALARS for d in (None, "float32", "float16", "bfloat16", "float64", "int32", "int64", "bool")
+    if not (d == "bool" and not isinstance(v, bool) or d in ("int32", "int64") and isinstance(v, float))])
+def test_python_scalars_convert_like_numpy(value, dtype):
+    """asarray's direct path for Python numbers gives the dtype and value of the NumPy route."""
+    b = kusari.backend()
+    with np.errstate(over="ignore"):
+        ref = np.asarray(value) if dtype is None else np.asarray(value).astype(
+            np.float32 if dtype == "bfloat16" else dtype)
+    got = b.asarray(value, dtype)
+    assert got.shape == () and b.dtype_name(got.dtype) == (dtype or ref.dtype.name)
+    if dtype == "bfloat16":
+        ref = torch.tensor(float(value), dtype=torch.float64).to(torch.bfloat16)
+        assert torch.equal(got, ref) or (got.isinf() & ref.isinf()).item() or (got.isnan() & ref.isnan()).item()
+    else:
+        np.testing.assert_array_equal(got.numpy(), ref)
+
+
+def test_relu_in_place_and_optimizer_kernels_keep_arrays():
+    b = kusari.backend()
+    a = torch.tensor([-1.0, 0.5, float("nan")])
+    out = b.relu_(a)
+    assert out is a and a[:2].tolist() == [0.0, 0.5] and a[2].isnan()
+    p, g, m, v = (torch.full((3,), x) for x in (1.0, 0.5, 0.0, 0.0))
+    out = b.adam_update(p, g, m, v, None, 0.1, 0.9, 0.999, 1e-7)
+    assert out[0] is p and out[1] is m and out[2] is v and g.tolist() == [0.5] * 3
+    np.testing.assert_allclose(p.numpy(), 1 - 0.1 * 0.05 / (np.sqrt(0.001 * 0.25) + 1e-7), rtol=1e-6)
+    ps, bufs = b.sgd_update_many([p], [g], [torch.zeros(3)], 0.1, 0.9, False)
+    assert ps[0] is p and bufs[0].tolist() == pytest.approx([-0.05] * 3)
+
+
 def test_assign_is_in_place():
     p = kusari.Parameter([1.0, 2.0])
     before = p.data
