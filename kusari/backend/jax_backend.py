@@ -39,6 +39,16 @@ class JaxGenerator:
         return sub
 
 
+def _from_host(data, dtype=None):
+    """A jax array with the values of host ``data`` (a NumPy array, Python data, anything with ``__array__``).
+
+    NumPy's rules for Python data (floats -> float64), like the numpy backend. A NumPy array is copied first: jax
+    reads a host buffer asynchronously (and on CPU may keep aliasing it), so without the copy a caller writing into
+    its array after handing it over (``model.set_weights(ws); ws[0][...] = 0``) could change this immutable one.
+    """
+    return jnp.asarray(np.array(data, copy=True), dtype=dtype)
+
+
 def _pairs(padding):
     return tuple((int(lo), int(hi)) for lo, hi in padding)
 
@@ -88,6 +98,15 @@ class JaxBackend(Backend):
     def owns(self, a):
         return isinstance(a, jax.Array)
 
+    def get_num_threads(self):
+        raise RuntimeError("the jax backend's thread count is fixed when XLA starts; see XLA_FLAGS "
+                           "(--xla_cpu_multi_thread_eigen, intra_op_parallelism_threads)")
+
+    def set_num_threads(self, n):
+        raise RuntimeError("the jax backend cannot change its thread count at runtime: XLA fixes it at start-up; "
+                           "set XLA_FLAGS (--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=N) "
+                           "before importing jax")
+
     def is_concrete(self, a):
         return not isinstance(a, jax.core.Tracer)
 
@@ -107,9 +126,7 @@ class JaxBackend(Backend):
         dt = self._dt(dtype)
         if isinstance(data, jax.Array):
             return data if dt is None or data.dtype == dt else data.astype(dt)
-        if not isinstance(data, np.ndarray):
-            data = np.asarray(data)      # NumPy's rules for Python data (floats -> float64), like the numpy backend
-        return jnp.asarray(data, dtype=dt)
+        return _from_host(data, dt)
 
     def to_numpy(self, a):
         return np.asarray(a)
@@ -133,11 +150,11 @@ class JaxBackend(Backend):
         return jnp.arange(start, stop, step, dtype=_DTYPES[dtype])
 
     def cast(self, a, dtype_name):
-        return jnp.asarray(a).astype(_DTYPES[dtype_name])
+        return (a if isinstance(a, jax.Array) else _from_host(a)).astype(_DTYPES[dtype_name])
 
     # -- state: functional updates, the caller rebinds --
     def assign(self, dst, src):
-        src = jnp.asarray(src, dtype=dst.dtype)
+        src = src.astype(dst.dtype) if isinstance(src, jax.Array) else _from_host(src, dst.dtype)
         if src.shape != dst.shape:
             src = jnp.broadcast_to(src, dst.shape)
         return src
@@ -147,7 +164,8 @@ class JaxBackend(Backend):
         return x[index]
 
     def setitem(self, dst, index, src):
-        return dst.at[index].set(jnp.asarray(src, dtype=dst.dtype))
+        src = src.astype(dst.dtype) if isinstance(src, jax.Array) else _from_host(src, dst.dtype)
+        return dst.at[index].set(src)
 
     # -- kernels --
     def erf(self, x):

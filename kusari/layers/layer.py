@@ -202,8 +202,9 @@ class Layer:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        """The weights' values as NumPy arrays, in ``weights`` order."""
-        return [w.numpy() for w in self.weights]
+        """The weights' values as NumPy arrays, in ``weights`` order: copies, as in Keras (``Tensor.numpy()`` may share
+        memory with the weight, which an optimizer updates in place on numpy and torch)."""
+        return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, weights):
         """Set the weights from a list of arrays in ``weights`` order; shapes must match."""
