@@ -26,7 +26,7 @@ MAX_DEPTH = 4
 class RecursiveNet(kusari.Model):
     """encoder -> cell applied k_i times to sample i -> head."""
 
-    def __init__(self, units=2, out_dim=2, activation=None, dtype=None, **kwargs):
+    def __init__(self, units=8, out_dim=2, activation=None, dtype=None, **kwargs):
         super().__init__(dtype=dtype, **kwargs)
         self.encoder = layers.Dense(units, dtype=dtype, name="encoder")
         self.cell = layers.Dense(units, activation=activation, kernel_initializer="orthogonal", dtype=dtype,

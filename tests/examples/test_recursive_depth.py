@@ -51,26 +51,9 @@ def test_each_sample_runs_its_own_depth():
     assert not np.allclose(one[1], mixed[1])
 
 
-def test_learns_the_rotation(monkeypatch):
-    # main() unchanged, but starting from the initial weights seed 0 gives on numpy: each backend's generator draws
-    # other initial weights from the same seed, and the quick run's 64 steps learn the rotation from some starts
-    # and not from others (numpy seeds 1-3 do not either)
+def test_learns_the_rotation():
+    # 8 hidden units: the quick run's 64 steps learn the rotation from any start (2 units did from some seeds only)
     backend = kusari.backend()
-    (x0, k0), _ = ex.rotation_data(2)
-    kusari.set_backend("numpy")
-    start = ex.build()
-    start((x0, k0))
-    weights = [w.copy() for w in start.get_weights()]
-    kusari.set_backend(backend.name, backend.device)
-    build = ex.build
-
-    def build_from_the_numpy_start(*args, **kwargs):
-        model = build(*args, **kwargs)
-        model((x0, k0))
-        model.set_weights(weights)
-        return model
-
-    monkeypatch.setattr(ex, "build", build_from_the_numpy_start)
     model, history, test_mse = ex.main(quick=True, verbose=0)
     assert all(w.backend is backend for w in model.weights)
     loss = history.history["loss"]
