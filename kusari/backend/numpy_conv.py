@@ -431,11 +431,10 @@ def conv_backward_filter(x, gy, w_shape, strides=1, padding=None, dilation=1, gr
 THIN_CHANNELS = 4
 
 
-def _cols_with_ones(x, kernel, strides, pads, dilation, ones):
-    """The im2col matrix (rows, K [+ 1]) of x, with a trailing column of ones when ``ones`` (the bias then rides in
+def _cols_with_ones(x, kernel, strides, pads, dilation, out, ones):
+    """The im2col matrix (rows, K [+ 1]) of x (output spatial shape ``out``), with a trailing column of ones when ``ones`` (the bias then rides in
     the GEMM: no separate add pass forward, no reduction backward). Thin inputs are laid out tap-major and returned
     transposed (an F-ordered view: BLAS takes either)."""
-    out = conv_output_shape(x.shape[1:-1], kernel, strides, pads, dilation)
     win = _windows(_pad(x, pads), kernel, strides, dilation, out)          # (N, *out, *k, C)
     n, c, nd = x.shape[0], x.shape[-1], len(kernel)
     rows, K = n * math.prod(out), math.prod(kernel) * c
@@ -446,12 +445,12 @@ def _cols_with_ones(x, kernel, strides, pads, dilation, ones):
         np.copyto(cols[:K].reshape(tuple(kernel) + (c, n) + tuple(out)), win.transpose(order))
         if ones:
             cols[K] = 1
-        return cols.T, out
+        return cols.T
     cols = np.empty((rows, width), x.dtype)
     np.copyto(cols[:, :K].reshape((n,) + tuple(out) + tuple(kernel) + (c,)), win)
     if ones:
         cols[:, K] = 1
-    return cols, out
+    return cols
 
 
 def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1):
@@ -468,7 +467,7 @@ def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1):
         if bias is not None:
             y += bias
         return y, None
-    cols, out = _cols_with_ones(x, kernel, strides, pads, dilation, bias is not None)
+    cols = _cols_with_ones(x, kernel, strides, pads, dilation, out, bias is not None)
     wk = w.reshape(-1, cout)
     if bias is not None:
         wk = np.concatenate([wk, bias.reshape(1, cout)])

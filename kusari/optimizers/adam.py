@@ -42,16 +42,19 @@ class Adam(Optimizer):
 
     update_step = Optimizer._builtin_update_step
 
+    def _alpha(self, lr, t, variable):
+        """The bias-corrected step size at step ``t``."""
+        if isinstance(t, int):
+            return lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        # traced (jit_compile=True): t is a float64 array; the same float64 formula, cast like a float
+        b = variable.backend
+        return b.cast(lr * b.xp.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t), variable.dtype)
+
     def _array_update(self, g, variable, lr):
         i = self._get_variable_index(variable)
         m, v = self._momentums[i], self._velocities[i]
         v_hat = self._velocity_hats[i] if self.amsgrad else None
-        t = self._local_step
-        if isinstance(t, int):
-            alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        else:       # traced (jit_compile=True): t is a float64 array; the same float64 formula, cast like a float
-            b = variable.backend
-            alpha = b.cast(lr * b.xp.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t), variable.dtype)
+        alpha = self._alpha(lr, self._local_step, variable)
         kernel = self._kernel(variable, "adam_update")
         if kernel is not None:
             out = kernel(variable.data, g, m.data, v.data, None if v_hat is None else v_hat.data, alpha,
@@ -76,8 +79,7 @@ class Adam(Optimizer):
         ms = [self._momentums[i] for i in idx]
         vs = [self._velocities[i] for i in idx]
         v_hats = [self._velocity_hats[i] for i in idx] if self.amsgrad else None
-        t = self._local_step
-        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        alpha = self._alpha(lr, self._local_step, variables[0])
         out = kernel([v.data for v in variables], grads, [m.data for m in ms], [v.data for v in vs],
                      None if v_hats is None else [h.data for h in v_hats], alpha, self.beta_1, self.beta_2,
                      self.epsilon)
