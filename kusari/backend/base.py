@@ -159,12 +159,13 @@ class Backend:
     def set_num_threads(self, n):
         raise NotImplementedError(f"the {self.name} backend cannot change its thread count at runtime")
 
-    def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
-        """``(conv(...) + bias, kept)`` (``bias`` may be None): ``kept`` is anything the backend wants handed back
-        to ``conv_backward_filter_kept`` for the same x (NumPy: its im2col matrix, so the kernel gradient does not
-        build it twice). Default: nothing kept."""
+    def conv_keep(self, x, w, bias, strides, padding, dilation, groups, relu=False):
+        """``(conv(...) + bias, kept)`` (``bias`` may be None), then relu when ``relu``: ``kept`` is anything the
+        backend wants handed back to ``conv_backward_filter_kept`` for the same x (NumPy: its im2col matrix, so the
+        kernel gradient does not build it twice). Default: nothing kept."""
         y = self.conv(x, w, strides, padding, dilation, groups)
-        return (y if bias is None else y + bias), None
+        y = y if bias is None else y + bias
+        return (self.relu_(y) if relu else y), None
 
     def conv_backward_filter_kept(self, kept, x, gy, w_shape, bias_grad, strides, padding, dilation, groups):
         """``(gw, gb)`` for ``conv_keep``'s conv, given what it kept; ``gb`` (the sum of gy over all but the
@@ -192,6 +193,26 @@ class Backend:
 
     def __repr__(self):
         return f"<kusari backend {self.name!r} on {self.device}>"
+
+    def matmul(self, a, b):
+        """``a @ b`` for the fused ops' hot products (the NumPy backend spreads big ones over its threads)."""
+        return a @ b
+
+    def linear(self, x, kernel, bias, relu):
+        """``x @ kernel (+ bias)``, then relu when ``relu``: Dense's forward on a 2-D ``x`` (a fresh array)."""
+        y = self.matmul(x, kernel)
+        if bias is not None:
+            y += bias
+        return self.relu_(y) if relu else y
+
+    def matmul_many(self, pairs):
+        """``[a @ b for a, b in pairs]``: a fused op's products that do not depend on each other (the NumPy
+        backend computes them in one dispatch to its threads)."""
+        return [self.matmul(a, b) for a, b in pairs]
+
+    def relu_grad(self, g, y):
+        """``g * (y > 0)``: the gradient through a relu whose output was ``y``."""
+        return g * (y > 0)
 
     def relu_(self, a):
         """``maximum(a, 0)``, in place where the library allows; only for arrays nothing else holds (a fused

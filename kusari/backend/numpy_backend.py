@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from kusari.backend import numpy_threads
 from kusari.backend.base import Backend, foreign_rng_seed
 
 try:
@@ -52,8 +53,163 @@ def _zero_d_safe(kernel):
             return kernel(self, param, *rest)
         return kernel(self, np.array(param), *[np.array(a) if isinstance(a, (np.ndarray, np.generic)) else a
                                                for a in rest])
-    run.__name__, run.__doc__ = kernel.__name__, kernel.__doc__
+    run.__name__, run.__doc__, run.raw = kernel.__name__, kernel.__doc__, getattr(kernel, "raw", kernel)
     return run
+
+
+def _flat_ok(arrays):
+    """True when a variable's arrays can be updated in flat chunks: C-contiguous arrays of one size, not 0-d."""
+    size = arrays[0].size if type(arrays[0]) is np.ndarray and arrays[0].ndim else -1
+    return size > 0 and all(type(a) is np.ndarray and a.size == size and a.flags.c_contiguous for a in arrays)
+
+
+def _update_many(backend, kernel, passes, per_variable, scalars):
+    """Run the optimizer kernel ``kernel`` (a decorated NumpyBackend method) over many variables in one dispatch:
+    the variables are cut into flat chunks of about equal size, one run of chunks per thread. ``per_variable``
+    holds each variable's array arguments (None allowed); returns each variable's kernel result."""
+    sizes = [args[0].size if _flat_ok([a for a in args if a is not None]) else 0 for args in per_variable]
+    total = sum(sizes)
+    parts = numpy_threads.parts_for(total * passes * numpy_threads.NS_PER_ELEMENT, max(total, 1))
+    if parts == 1:
+        return [kernel(backend, *args, *scalars) for args in per_variable]
+    raw, share = kernel.raw, -(-total // parts)
+    tasks = [[] for _ in range(parts)]
+    part, room = 0, share
+    for j, size in enumerate(sizes):
+        lo = 0
+        while lo < size:                    # cut variable j into chunks that fill the parts in turn
+            take = min(room, size - lo)
+            tasks[part].append((j, slice(lo, lo + take)))
+            lo += take
+            room -= take
+            if room == 0 and part < parts - 1:
+                part, room = part + 1, share
+    results = [None] * len(per_variable)
+
+    def run(i):
+        if i == 0:                          # variables that cannot be chunked (0-d, odd layouts) go whole
+            for j, size in enumerate(sizes):
+                if size == 0:
+                    results[j] = kernel(backend, *per_variable[j], *scalars)
+        for j, sl in tasks[i]:
+            views = [None if a is None else a.reshape(-1)[sl] for a in per_variable[j]]
+            out = raw(backend, *views, *scalars)
+            if sl.start == 0:               # the kernel hands back the arrays it updated: the whole ones
+                whole = {id(v): a for v, a in zip(views, per_variable[j]) if v is not None}
+                results[j] = tuple(None if r is None else whole[id(r)] for r in out)
+    numpy_threads.run(run, parts)
+    return results
+
+
+def _split_flat(passes):
+    """Optimizer kernels are elementwise: a big variable is updated in flat chunks, one per thread (``passes``:
+    the kernel's rough number of passes over memory, for the cost estimate). Every array argument must be a
+    C-contiguous array of the variable's size; the kernel's results are then the whole arrays, updated in place."""
+    def wrap(kernel):
+        def run(self, param, *rest):
+            size = param.size if type(param) is np.ndarray else 0
+            if size * passes * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
+                return kernel(self, param, *rest)
+            arrays = [a for a in (param,) + rest if isinstance(a, np.ndarray)]
+            if any(a.size != size or not a.flags.c_contiguous for a in arrays):
+                return kernel(self, param, *rest)
+            out = [None]
+
+            def part(sl):
+                views = {}
+                args = []
+                for a in (param,) + rest:
+                    if isinstance(a, np.ndarray):
+                        v = a.reshape(-1)[sl]
+                        views[id(v)] = a
+                        a = v
+                    args.append(a)
+                res = kernel(self, *args)
+                if sl.start == 0:
+                    out[0] = tuple(r if r is None else views[id(r)] for r in res)
+            numpy_threads.for_slices(part, size, size * passes * numpy_threads.NS_PER_ELEMENT)
+            return out[0]
+        run.__name__, run.__doc__ = kernel.__name__, kernel.__doc__
+        return run
+    return wrap
+
+
+def _as_matrix(x, term, first, second):
+    """``x`` (subscripts ``term``) as a matrix with the letters ``first`` as rows and ``second`` as columns, by a
+    reshape and maybe a transpose (no copy when x is contiguous); None when the letters are not in that layout."""
+    shape = dict(zip(term, x.shape))
+    rows, cols = math.prod(shape[c] for c in first), math.prod(shape[c] for c in second)
+    if term == first + second:
+        return x.reshape(rows, cols)
+    if term == second + first:
+        return x.reshape(cols, rows).T
+    return None
+
+
+def _einsum_as_gemm(subscripts, a, b):
+    """A two-operand einsum that is one matrix product after reshapes (EinsumDense's equations and their
+    gradients: ``abc,cde->abde``, ``abde,cde->abc``, ``abc,abde->cde``), done as one: NumPy's einsum would copy
+    and transpose around its tensordot, and the product can then be spread over the threads. None otherwise."""
+    ins, out = subscripts.split("->")
+    ta, tb = ins.split(",")
+    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(ta) != a.ndim or len(tb) != b.ndim:
+        return None
+    shared = [c for c in ta if c in tb]
+    if any(c in out for c in shared) or not shared:
+        return None
+    free_a, free_b = "".join(c for c in ta if c not in tb), "".join(c for c in tb if c not in ta)
+    if out == free_b + free_a:
+        a, b, ta, tb, free_a, free_b = b, a, tb, ta, free_b, free_a
+        shared = [c for c in ta if c in tb]
+    if out != free_a + free_b or "".join(c for c in tb if c in ta) != "".join(shared):
+        return None
+    shared = "".join(shared)
+    ma, mb = _as_matrix(a, ta, free_a, shared), _as_matrix(b, tb, shared, free_b)
+    if ma is None or mb is None:
+        return None
+    sizes = dict(zip(ta, a.shape))
+    sizes.update(zip(tb, b.shape))
+    return numpy_threads.matmul(ma, mb).reshape(tuple(sizes[c] for c in out))
+
+
+def _einsum_split(einsum, subscripts, operands):
+    """A two-operand einsum split over the threads along one index, or None when none fits or it is too small.
+    The index is the output's first (each operand holding it must hold it first: slices of it give slices of
+    the output), else one summed over that every operand holds first (each thread sums its share; the partial
+    results are added)."""
+    ins, out = subscripts.split("->")
+    terms = ins.split(",")
+    sizes = {}
+    for term, x in zip(terms, operands):
+        if len(term) != x.ndim or len(set(term)) != len(term):
+            return None
+        sizes.update(zip(term, x.shape))
+    work = 2.0 * math.prod(sizes.values()) * numpy_threads.NS_PER_FLOP
+
+    def leads(letter):
+        return all(letter not in t or t[0] == letter for t in terms)
+    if out and leads(out[0]):
+        letter, summed = out[0], False
+    else:
+        firsts = [t[0] for t in terms if t and t[0] not in out and all(t[0] in u for u in terms)]
+        if not firsts or not leads(firsts[0]):
+            return None
+        letter, summed = firsts[0], True
+    parts = numpy_threads.parts_for(work, sizes[letter])
+    if parts == 1:
+        return None
+    slices = numpy_threads.split(sizes[letter], parts)
+    res = [None] * parts
+
+    def part(i):
+        res[i] = einsum(subscripts, *[x[slices[i]] if t and t[0] == letter else x for t, x in zip(terms, operands)])
+    numpy_threads.run(part, parts)
+    if summed:
+        total = res[0]
+        for r in res[1:]:
+            total += r
+        return total
+    return np.concatenate(res, axis=0)
 
 
 class NumpyBackend(Backend):
@@ -118,6 +274,15 @@ class NumpyBackend(Backend):
         return np.pad(x, pairs, mode=mode)
 
     def einsum(self, subscripts, *operands):
+        if len(operands) == 2 and "." not in subscripts:
+            y = _einsum_as_gemm(subscripts, *operands)
+            if y is None and numpy_threads.count() > 1:
+                y = _einsum_split(self._einsum, subscripts, operands)
+            if y is not None:
+                return y
+        return self._einsum(subscripts, *operands)
+
+    def _einsum(self, subscripts, *operands):
         # NumPy's plain einsum loops in C without BLAS: a 2-operand contraction of attention-sized arrays is ~10x
         # slower than the tensordot/matmul that ``optimize`` picks. Tiny operands skip the path search (its cost
         # exceeds the contraction's); the path is cached per subscripts and shapes.
@@ -206,18 +371,53 @@ class NumpyBackend(Backend):
         return numpy_conv.conv_backward_filter(x, gy, w_shape, strides, padding, dilation, groups)
 
     def get_num_threads(self):
-        from kusari.backend import blas_threads
-        return blas_threads.get_num_threads()
+        return numpy_threads.count()
 
     def set_num_threads(self, n):
-        from kusari.backend import blas_threads
-        blas_threads.set_num_threads(n)
+        numpy_threads.set_count(n)
 
-    def conv_keep(self, x, w, bias, strides, padding, dilation, groups):
+    def matmul_many(self, pairs):
+        if all(a.ndim == 2 and b.ndim == 2 for a, b in pairs):
+            return numpy_threads.matmul_many(pairs)
+        return [self.matmul(a, b) for a, b in pairs]
+
+    def matmul(self, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            return numpy_threads.matmul(a, b)
+        if a.ndim > 2 and (b.ndim == 2 or b.shape[:-2] == a.shape[:-2]) and numpy_threads.splits_products():
+            # stacked products: each thread takes a share of the leading axis
+            work = 2.0 * math.prod(a.shape) * b.shape[-1] * numpy_threads.NS_PER_FLOP
+            parts = numpy_threads.parts_for(work, a.shape[0])
+            if parts > 1:
+                out = np.empty(a.shape[:-1] + b.shape[-1:], np.result_type(a, b))
+                slices = numpy_threads.split(a.shape[0], parts)
+                bb = (lambda sl: b) if b.ndim == 2 else (lambda sl: b[sl])
+                numpy_threads.run(lambda i: np.matmul(a[slices[i]], bb(slices[i]), out=out[slices[i]]), parts)
+                return out
+        return a @ b
+
+    def conv_keep(self, x, w, bias, strides, padding, dilation, groups, relu=False):
         from kusari.backend import numpy_conv
         if groups != 1:
-            return super().conv_keep(x, w, bias, strides, padding, dilation, groups)
-        return numpy_conv.conv_bias_forward(x, w, bias, strides, padding, dilation)
+            return super().conv_keep(x, w, bias, strides, padding, dilation, groups, relu)
+        return numpy_conv.conv_bias_forward(x, w, bias, strides, padding, dilation, relu)
+
+    def linear(self, x, kernel, bias, relu):
+        # each thread: its rows' product, then bias and relu while those rows are in cache
+        if not numpy_threads.splits_products() or x.dtype != kernel.dtype:
+            return super().linear(x, kernel, bias, relu)
+        y = np.empty((x.shape[0], kernel.shape[1]), kernel.dtype)
+
+        def part(sl):
+            rows = np.matmul(x[sl], kernel, out=y[sl])
+            if bias is not None:
+                rows += bias
+            if relu:
+                np.maximum(rows, 0, out=rows)
+        m, k = x.shape
+        numpy_threads.for_slices(part, m, m * kernel.shape[1] * (2 * k * numpy_threads.NS_PER_FLOP
+                                                                  + 2 * numpy_threads.NS_PER_ELEMENT))
+        return y
 
     def conv_backward_filter_kept(self, kept, x, gy, w_shape, bias_grad, strides, padding, dilation, groups):
         from kusari.backend import numpy_conv
@@ -251,6 +451,7 @@ class NumpyBackend(Backend):
     # optimizers' generic assign-based path, so both give the same bits; only scratch arrays are allocated.
     # Python-float scalars stay weak (NEP 50), so float32 parameters are updated in float32.
     @_zero_d_safe
+    @_split_flat(5)
     def sgd_update(self, param, grad, momentum_buf, lr, momentum, nesterov):
         step = np.multiply(grad, lr, out=np.empty_like(grad))
         if momentum_buf is None:
@@ -267,8 +468,34 @@ class NumpyBackend(Backend):
             np.add(param, m, out=param)
         return param, m
 
+    def relu_grad(self, g, y):
+        if g.shape != y.shape or g.size * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
+            return g * (y > 0)
+        out = np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g.dtype, np.bool_))
+        n = out.shape[0] if out.ndim else 1
+        numpy_threads.for_slices(lambda sl: np.multiply(g[sl], y[sl] > 0, out=out[sl]), n,
+                                 out.size * 2 * numpy_threads.NS_PER_ELEMENT)
+        return out
+
+    def sgd_update_many(self, params, grads, momentum_bufs, lr, momentum, nesterov):
+        bufs = [None] * len(params) if momentum_bufs is None else momentum_bufs
+        out = _update_many(self, NumpyBackend.sgd_update, 5, list(zip(params, grads, bufs)), (lr, momentum, nesterov))
+        return [o[0] for o in out], None if momentum_bufs is None else [o[1] for o in out]
+
+    def adam_update_many(self, params, grads, ms, vs, v_hats, alpha, beta_1, beta_2, epsilon):
+        hats = [None] * len(params) if v_hats is None else v_hats
+        out = _update_many(self, NumpyBackend.adam_update, 12, list(zip(params, grads, ms, vs, hats)),
+                           (alpha, beta_1, beta_2, epsilon))
+        return ([o[0] for o in out], [o[1] for o in out], [o[2] for o in out],
+                None if v_hats is None else [o[3] for o in out])
+
     def relu_(self, a):
-        return np.maximum(a, 0, out=a)
+        if not a.flags.c_contiguous or a.size * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
+            return np.maximum(a, 0, out=a)
+        flat = a.reshape(-1)
+        numpy_threads.for_slices(lambda sl: np.maximum(flat[sl], 0, out=flat[sl]), flat.size,
+                                 flat.size * numpy_threads.NS_PER_ELEMENT)
+        return a
 
     # -- fused LSTM (see Backend.lstm_sequence_forward) ---------------------------------------------------------
     # Works transposed, (4u, batch) per step, so that every gate is a contiguous block and all elementwise work is
@@ -286,6 +513,47 @@ class NumpyBackend(Backend):
         pool[(buf.shape, buf.dtype.str)] = buf
 
     def lstm_sequence_forward(self, x, h0, c0, kernel, r, bias, go_backwards):
+        # batch items are independent: each thread runs the whole time loop for its share of them
+        bsz, n, nf = x.shape
+        g4 = r.shape[1]
+        work = n * bsz * g4 * (2 * (r.shape[0] + nf) * numpy_threads.NS_PER_FLOP + 8 * numpy_threads.NS_PER_ELEMENT)
+        parts = numpy_threads.parts_for(work, bsz)
+        if parts == 1:
+            return self._lstm_forward(x, h0, c0, kernel, r, bias, go_backwards)
+        slices = numpy_threads.split(bsz, parts)
+        res = [None] * parts
+
+        def part(i):
+            sl = slices[i]
+            res[i] = self._lstm_forward(x[sl], h0[sl], c0[sl], kernel, r, bias, go_backwards)
+        numpy_threads.run(part, parts)
+        hs = np.concatenate([o[0] for o in res], axis=0)
+        h = np.concatenate([o[1] for o in res], axis=0)
+        c = np.concatenate([o[2] for o in res], axis=0)
+        return hs, h, c, (slices, [o[3] for o in res])
+
+    def lstm_sequence_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
+        if isinstance(saved[0], list):              # the forward ran split over the batch: so does the backward
+            slices, parts_saved = saved
+            res = [None] * len(slices)
+
+            def part(i):
+                sl = slices[i]
+                res[i] = self._lstm_backward(parts_saved[i], x[sl], h0[sl], c0[sl], kernel, r, bias, ghs[sl],
+                                             gh[sl], gc[sl], need, go_backwards)
+            numpy_threads.run(part, len(slices))
+            cat = [None if res[0][j] is None else np.concatenate([o[j] for o in res], axis=0) for j in range(3)]
+            summed = []
+            for j in range(3, 6):
+                total = res[0][j]
+                if total is not None:
+                    for o in res[1:]:
+                        total += o[j]
+                summed.append(total)
+            return tuple(cat + summed)
+        return self._lstm_backward(saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards)
+
+    def _lstm_forward(self, x, h0, c0, kernel, r, bias, go_backwards):
         bsz, n, nf = x.shape
         g4 = r.shape[1]
         u = g4 // 4
@@ -333,7 +601,7 @@ class NumpyBackend(Backend):
         return (hs.transpose(2, 0, 1), np.ascontiguousarray(hs[-1].T), np.ascontiguousarray(cs[-1].T),
                 (xt, hs, acts, cs, tcs))
 
-    def lstm_sequence_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
+    def _lstm_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
         xt, hs, acts, cs, tcs = saved
         n, g4, bsz = acts.shape
         u = g4 // 4
@@ -398,6 +666,7 @@ class NumpyBackend(Backend):
                 gk, gr, gb)
 
     @_zero_d_safe
+    @_split_flat(12)
     def adam_update(self, param, grad, m, v, v_hat, alpha, beta_1, beta_2, epsilon):
         t = np.subtract(grad, m, out=np.empty_like(grad))
         np.multiply(t, 1 - beta_1, out=t)
@@ -418,6 +687,7 @@ class NumpyBackend(Backend):
         return param, m, v, v_hat
 
     @_zero_d_safe
+    @_split_flat(12)
     def rmsprop_update(self, param, grad, velocity, momentum_buf, average_grad, lr, rho, momentum, epsilon):
         t = np.square(grad, out=np.empty_like(grad))
         np.multiply(t, 1 - rho, out=t)
@@ -444,6 +714,7 @@ class NumpyBackend(Backend):
         return param, velocity, momentum_buf, average_grad
 
     @_zero_d_safe
+    @_split_flat(7)
     def adagrad_update(self, param, grad, accumulator, lr, epsilon):
         t = np.square(grad, out=np.empty_like(grad))
         np.add(accumulator, t, out=accumulator)
@@ -455,6 +726,7 @@ class NumpyBackend(Backend):
         return param, accumulator
 
     @_zero_d_safe
+    @_split_flat(16)
     def adadelta_update(self, param, grad, accumulated_grad, accumulated_delta, lr, rho, epsilon):
         t = np.square(grad, out=np.empty_like(grad))
         np.multiply(t, 1 - rho, out=t)
@@ -476,6 +748,7 @@ class NumpyBackend(Backend):
         return param, accumulated_grad, accumulated_delta
 
     @_zero_d_safe
+    @_split_flat(10)
     def adamax_update(self, param, grad, m, u, lr, beta_1, beta_2, epsilon, beta_1_power):
         t = np.subtract(grad, m, out=np.empty_like(grad))
         np.multiply(t, 1 - beta_1, out=t)
@@ -491,6 +764,7 @@ class NumpyBackend(Backend):
         return param, m, u
 
     @_zero_d_safe
+    @_split_flat(18)
     def nadam_update(self, param, grad, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t_1, u_product_t,
                      u_product_t_1, beta_2_power):
         t = np.subtract(grad, m, out=np.empty_like(grad))
@@ -514,6 +788,7 @@ class NumpyBackend(Backend):
         return param, m, v
 
     @_zero_d_safe
+    @_split_flat(10)
     def lion_update(self, param, grad, m, lr, beta_1, beta_2):
         t = np.multiply(m, beta_1, out=np.empty_like(m))
         g = np.multiply(grad, 1.0 - beta_1, out=np.empty_like(grad))

@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from kusari.backend import numpy_threads
+
 __all__ = [
     "padding_pairs", "conv_output_shape", "conv_forward", "conv_backward_input",
     "conv_backward_filter", "conv_bias_forward", "conv_bias_backward_filter", "conv_transpose_padding", "conv_transpose_output_shape",
@@ -304,7 +306,7 @@ def _col2im_backward_input(gy, w, x_shape, strides, pads, dilation, groups):
         wg = w.reshape(K * cin_g, G, cout // G).transpose(1, 2, 0)          # (G, Cout_g, K * Cin_g)
     gp = np.zeros((x_shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x_shape[1:-1], pads))
                   + (c,), gy.dtype)
-    for sl in _batch_chunks(gy.shape[0], math.prod(out) * K * c * gy.itemsize):
+    def chunk(sl):
         g = gy[sl]
         n, rows = g.shape[0], g.shape[0] * math.prod(out)
         win = _windows(gp[sl], kernel, strides, dilation, out, writeable=True)
@@ -312,12 +314,19 @@ def _col2im_backward_input(gy, w, x_shape, strides, pads, dilation, groups):
             cols = np.matmul(g.reshape(rows, cout), wk)                     # (K, rows, C)
             for p, pos in enumerate(_positions(kernel)):
                 _window_at(win, pos, nd)[...] += cols[p].reshape((n,) + out + (c,))
-            continue
+            return
         gg = g.reshape(rows, G, cout // G).transpose(1, 0, 2)               # (G, rows, Cout_g)
         cols = np.matmul(gg, wg).reshape(G, rows, K, cin_g).transpose(1, 2, 0, 3)
         cols = cols.reshape((n,) + out + (K, c))
         for p, pos in enumerate(_positions(kernel)):
             _window_at(win, pos, nd)[...] += cols[..., p, :]
+
+    def part(sl):           # one thread's batch items (they write disjoint items of gp), chunk by chunk
+        for sub in _batch_chunks(sl.stop - sl.start, math.prod(out) * K * c * gy.itemsize):
+            chunk(slice(sl.start + sub.start, sl.start + sub.stop))
+    rows = gy.shape[0] * math.prod(out)
+    numpy_threads.for_slices(part, gy.shape[0], rows * K * c * (2 * cout // G * numpy_threads.NS_PER_FLOP
+                                                                + 2 * numpy_threads.NS_PER_ELEMENT))
     return _pad(gp, [(-lo, -hi) for lo, hi in pads])
 
 
@@ -431,32 +440,32 @@ def conv_backward_filter(x, gy, w_shape, strides=1, padding=None, dilation=1, gr
 THIN_CHANNELS = 4
 
 
-def _cols_with_ones(x, kernel, strides, pads, dilation, out, ones):
-    """The im2col matrix (rows, K [+ 1]) of x (output spatial shape ``out``), with a trailing column of ones when ``ones`` (the bias then rides in
-    the GEMM: no separate add pass forward, no reduction backward). Thin inputs are laid out tap-major and returned
-    transposed (an F-ordered view: BLAS takes either)."""
-    win = _windows(_pad(x, pads), kernel, strides, dilation, out)          # (N, *out, *k, C)
-    n, c, nd = x.shape[0], x.shape[-1], len(kernel)
-    rows, K = n * math.prod(out), math.prod(kernel) * c
-    width = K + 1 if ones else K
-    if c <= THIN_CHANNELS:
-        cols = np.empty((width, rows), x.dtype)
+def _fill_cols(cols, win, sl, rows_per_item, thin, ones):
+    """Copy the windows of batch items ``sl`` into their rows of the im2col matrix ``cols`` ((K [+ 1], rows)
+    tap-major when ``thin``, else (rows, K [+ 1])), with the trailing ones when ``ones``."""
+    nd = (win.ndim - 2) // 2
+    n, out, kernel, c = sl.stop - sl.start, win.shape[1:nd + 1], win.shape[nd + 1:2 * nd + 1], win.shape[-1]
+    K = math.prod(kernel) * c
+    r = slice(sl.start * rows_per_item, sl.stop * rows_per_item)
+    if thin:
         order = tuple(range(nd + 1, 2 * nd + 2)) + tuple(range(nd + 1))      # (*k, C, N, *out)
-        np.copyto(cols[:K].reshape(tuple(kernel) + (c, n) + tuple(out)), win.transpose(order))
+        dst = cols[:K, r].reshape(tuple(kernel) + (c, n) + tuple(out))
+        np.copyto(dst, win[sl].transpose(order))
         if ones:
-            cols[K] = 1
-        return cols.T
-    cols = np.empty((rows, width), x.dtype)
-    np.copyto(cols[:, :K].reshape((n,) + tuple(out) + tuple(kernel) + (c,)), win)
+            cols[K, r] = 1
+        return
+    np.copyto(cols[r, :K].reshape((n,) + tuple(out) + tuple(kernel) + (c,)), win[sl])
     if ones:
-        cols[:, K] = 1
-    return cols
+        cols[r, K] = 1
 
 
-def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1):
-    """``conv_forward(x, w) + bias`` (groups 1) and what ``conv_bias_backward_filter`` can reuse: ``(y, kept)``.
-    ``bias`` may be None. The im2col path folds the bias into the GEMM and keeps the window matrix (kept is None
-    on the other paths)."""
+def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1, relu=False):
+    """``conv_forward(x, w) + bias`` (groups 1), then relu when ``relu``, and what ``conv_bias_backward_filter``
+    can reuse: ``(y, kept)``.
+    ``bias`` may be None. The im2col path folds the bias into the GEMM as a column of ones (no separate add pass
+    forward, no reduction backward) and keeps the window matrix (kept is None on the other paths). Thin inputs
+    (<= THIN_CHANNELS) get a tap-major window matrix, kept transposed (an F-ordered view: BLAS takes either).
+    Batch items are split over the NumPy backend's threads, window copy and GEMM rows together."""
     dtype, nd = x.dtype, x.ndim - 2
     kernel, cout = w.shape[:nd], w.shape[-1]
     strides, pads, dilation = _norm(x.ndim, strides, padding or "valid", dilation, kernel, x.shape[1:-1])
@@ -466,13 +475,29 @@ def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1):
         y = conv_forward(x, w, strides, pads, dilation)
         if bias is not None:
             y += bias
+        if relu:
+            np.maximum(y, 0, out=y)
         return y, None
-    cols = _cols_with_ones(x, kernel, strides, pads, dilation, out, bias is not None)
-    wk = w.reshape(-1, cout)
+    win = _windows(_pad(x, pads), kernel, strides, dilation, out)          # (N, *out, *k, C)
+    n, c, per = x.shape[0], x.shape[-1], math.prod(out)
+    K = math.prod(kernel) * c
+    width, thin = K + (bias is not None), c <= THIN_CHANNELS
+    cols = np.empty((width, n * per) if thin else (n * per, width), dtype)
+    rows = cols.T if thin else cols
+    wk = w.reshape(K, cout)
     if bias is not None:
         wk = np.concatenate([wk, bias.reshape(1, cout)])
-    y = cols @ wk
-    return y.reshape((x.shape[0],) + tuple(out) + (cout,)), cols
+    y = np.empty((n * per, cout), dtype)
+
+    def part(sl):
+        _fill_cols(cols, win, sl, per, thin, bias is not None)
+        r = slice(sl.start * per, sl.stop * per)
+        np.matmul(rows[r], wk, out=y[r])
+        if relu:                # while this thread's rows are still in cache
+            np.maximum(y[r], 0, out=y[r])
+    numpy_threads.for_slices(part, n, n * per * width * (2 * cout * numpy_threads.NS_PER_FLOP
+                                                          + numpy_threads.NS_PER_ELEMENT))
+    return y.reshape((n,) + tuple(out) + (cout,)), rows
 
 
 def conv_bias_backward_filter(kept, x, gy, w_shape, bias_grad, strides=1, padding=None, dilation=1):
@@ -485,7 +510,7 @@ def conv_bias_backward_filter(kept, x, gy, w_shape, bias_grad, strides=1, paddin
     K = math.prod(w_shape[:-1])
     if kept.shape[1] > K and not bias_grad:
         kept = kept[:, :K]
-    gwb = kept.T @ g2                                      # (K [+ 1], C_out): the bias gradient is the last row
+    gwb = numpy_threads.matmul(kept.T, g2)                 # (K [+ 1], C_out): the bias gradient is the last row
     return gwb[:K].reshape(w_shape), (gwb[K] if bias_grad else None)
 
 
@@ -593,6 +618,17 @@ def _blocks(x, pool):
     return x.reshape(_block_shape(x.shape, pool))
 
 
+def _disjoint(pool, strides, pads):
+    """True when the windows neither overlap nor leave gaps (pool == strides, no padding): they tile the input
+    but for a remainder at the high end of each spatial axis, which no window reads."""
+    return pool == strides and all(p == (0, 0) for p in pads)
+
+
+def _covered(x, pool, out):
+    """The part of x the windows of a disjoint pool cover (a view)."""
+    return x[(slice(None),) + tuple(slice(0, o * k) for o, k in zip(out, pool))]
+
+
 def _block_at(b, pos):
     return b[(slice(None),) + tuple(i for p in pos for i in (slice(None), p))]
 
@@ -606,21 +642,26 @@ def max_pool_forward(x, pool, strides=None, padding=None):
     (row-major over pool dims) index of its first max, shape of y."""
     nd = x.ndim - 2
     pool, strides, pads, out = _pool_args(x.ndim, x.shape[1:-1], pool, strides, padding)
-    if _tiled(pool, strides, pads, x.shape[1:-1]):
-        b = _blocks(x, pool)
-        views = [_block_at(b, pos) for pos in _positions(pool)]
-    else:
-        win = _windows(_pad(x, pads, -np.inf), pool, strides, (1,) * nd, out)
-        views = [_window_at(win, pos, nd) for pos in _positions(pool)]
-    y = views[0].copy()
+    tiled = _disjoint(pool, strides, pads)
+    src = (_blocks(_covered(x, pool, out), pool) if tiled
+           else _windows(_pad(x, pads, -np.inf), pool, strides, (1,) * nd, out))
+    at = _block_at if tiled else (lambda win, pos: _window_at(win, pos, nd))
     it = _index_dtype(pool)
-    arg, m, t = np.zeros(y.shape, it), np.empty(y.shape, np.bool_), np.empty(y.shape, it)
-    for p, v in enumerate(views[1:], 1):
-        np.greater(v, y, out=m)
-        np.maximum(y, v, out=y)
-        np.subtract(it(p), arg, out=t)                  # arg = where(m, p, arg),
-        np.multiply(t, m, out=t)                        # branch-free: random masks
-        np.add(arg, t, out=arg)                         # make np.where slow
+    y = np.empty((x.shape[0],) + tuple(out) + (x.shape[-1],), x.dtype)
+    arg = np.zeros(y.shape, it)
+
+    def part(sl):
+        views = [at(src[sl], pos) for pos in _positions(pool)]
+        ys, args = y[sl], arg[sl]
+        np.copyto(ys, views[0])
+        m, t = np.empty(ys.shape, np.bool_), np.empty(ys.shape, it)
+        for p, v in enumerate(views[1:], 1):
+            np.greater(v, ys, out=m)
+            np.maximum(ys, v, out=ys)
+            np.subtract(it(p), args, out=t)             # arg = where(m, p, arg),
+            np.multiply(t, m, out=t)                    # branch-free: random masks
+            np.add(args, t, out=args)                   # make np.where slow
+    numpy_threads.for_slices(part, x.shape[0], y.size * math.prod(pool) * 5 * numpy_threads.NS_PER_ELEMENT)
     return y, arg
 
 
@@ -640,11 +681,19 @@ def max_pool_backward(gy, argmax, x_shape, pool, strides=None, padding=None):
     summed where windows overlap."""
     x_shape = tuple(x_shape)
     pool, strides, pads, out = _pool_args(len(x_shape), x_shape[1:-1], pool, strides, padding)
-    if _tiled(pool, strides, pads, x_shape[1:-1]):
+    if _disjoint(pool, strides, pads):
         gx = np.empty(x_shape, gy.dtype)
-        b = _blocks(gx, pool)
-        for p, pos in enumerate(_positions(pool)):
-            np.multiply(gy, argmax == p, out=_block_at(b, pos))
+        covered = _covered(gx, pool, out)
+        b = _blocks(covered, pool)
+        rest = [(slice(None),) * (i + 1) + (slice(o * k, None),)
+                for i, (o, k, n) in enumerate(zip(out, pool, x_shape[1:-1])) if o * k < n]
+
+        def part(sl):
+            for p, pos in enumerate(_positions(pool)):
+                np.multiply(gy[sl], argmax[sl] == p, out=_block_at(b[sl], pos))
+            for r in rest:                          # the remainder no window read gets no gradient
+                gx[sl][r] = 0
+        numpy_threads.for_slices(part, gy.shape[0], gx.size * 2 * numpy_threads.NS_PER_ELEMENT)
         return gx
     parts = ((pos, gy * (argmax == p)) for p, pos in enumerate(_positions(pool)))
     return _scatter_pool(x_shape, gy.dtype, pool, strides, pads, out, parts)

@@ -221,12 +221,9 @@ class ConvBiasAct(Function):
         return self.strides, self.pads, self.dilation, self.groups
 
     def forward(self, x, w, bias=None):
-        b = B()
-        y, kept = b.conv_keep(x, w, bias, *self.params)
+        y, kept = B().conv_keep(x, w, bias, *self.params, relu=self.relu)
         if self.keep:
             self.kept = kept
-        if self.relu:
-            y = b.relu_(y)          # y is this node's own fresh array
         return y
 
     def backward(self, gy):
@@ -240,7 +237,7 @@ class ConvBiasAct(Function):
             b, wrap = B(), Tensor._wrap
             g = gy.data
             if self.relu:
-                g = g * (self.output().data > 0)
+                g = b.relu_grad(g, self.output().data)
             gx = wrap(b.conv_backward_input(g, w.data, x.shape, *self.params)) if nx else None
             gw = gb = None
             if nw:

@@ -26,7 +26,7 @@ class MatMul(Function):
     """Batched matrix product of operands with at least 2 dimensions (batch dimensions broadcast)."""
 
     def forward(self, a, b):
-        return a @ b
+        return B().matmul(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -54,15 +54,9 @@ class Linear(Function):
             self.uses_outputs = True
 
     def forward(self, x, kernel, bias=None):
-        if x.ndim > 2:      # one GEMM over all leading axes (NumPy's stacked matmul loops over them)
-            y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(x.shape[:-1] + kernel.shape[1:])
-        else:
-            y = x @ kernel
-        if bias is not None:
-            y += bias
-        if self.relu:
-            y = B().relu_(y)       # y is this node's own fresh array: the relu may overwrite it
-        return y
+        # one GEMM over all leading axes (NumPy's stacked matmul loops over them); bias and relu in place
+        y = B().linear(x.reshape(-1, x.shape[-1]), kernel, bias, self.relu)
+        return y.reshape(x.shape[:-1] + kernel.shape[1:])
 
     def backward(self, gy):
         x, kernel = self.inputs[0], self.inputs[1]
@@ -73,11 +67,13 @@ class Linear(Function):
             # plain backward (no create_graph): the same formulas on arrays, no graph nodes
             g = gy.data
             if self.relu:
-                g = g * (self.output().data > 0)
+                g = B().relu_grad(g, self.output().data)
             wrap = Tensor._wrap
             g2 = g.reshape(-1, g.shape[-1])
-            gx = wrap((g2 @ kernel.data.T).reshape(x.shape)) if nx else None
-            gk = wrap(x.data.reshape(-1, x.shape[-1]).T @ g2) if nk else None
+            pairs = ([(g2, kernel.data.T)] if nx else []) + ([(x.data.reshape(-1, x.shape[-1]).T, g2)] if nk else [])
+            prods = B().matmul_many(pairs)
+            gx = wrap(prods[0].reshape(x.shape)) if nx else None
+            gk = wrap(prods[-1]) if nk else None
             gb = wrap(B().xp.sum(g2, axis=0)) if nb else None
             return (gx, gk, gb) if has_bias else (gx, gk)
         if self.relu:

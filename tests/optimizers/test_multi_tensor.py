@@ -83,15 +83,30 @@ def test_torch_optimizer_step_is_one_multi_tensor_call(name, monkeypatch):
     assert calls == {kernel: 1, single: 0}
 
 
-def test_numpy_backend_keeps_per_tensor_kernels():
+def test_numpy_backend_has_multi_tensor_kernels():
+    # one dispatch to the NumPy backend's threads per optimizer step (kusari/backend/numpy_threads.py)
     kusari.set_backend("numpy")
     b = kusari.backend()
-    assert type(b).adam_update_many is Backend.adam_update_many
-    assert type(b).sgd_update_many is Backend.sgd_update_many
+    assert type(b).adam_update_many is not Backend.adam_update_many
+    assert type(b).sgd_update_many is not Backend.sgd_update_many
+
+
+@pytest.fixture(params=["default", "split"])
+def numpy_split(request, monkeypatch):
+    """The NumPy backend as it runs, and with every kernel split over two threads however small."""
+    from kusari.backend import numpy_threads
+    if request.param == "split":
+        n = numpy_threads.count()
+        numpy_threads.set_count(2)
+        monkeypatch.setattr(numpy_threads, "MIN_PART_NS", 0)
+        yield request.param
+        numpy_threads.set_count(n)
+    else:
+        yield request.param
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_default_adam_update_many_loops_over_adam_update(amsgrad):
+def test_adam_update_many_matches_adam_update(amsgrad, numpy_split):
     kusari.set_backend("numpy")
     b = kusari.backend()
     rng = np.random.default_rng(3)
@@ -115,7 +130,7 @@ def test_default_adam_update_many_loops_over_adam_update(amsgrad):
 
 
 @pytest.mark.parametrize("momentum", [None, "plain", "nesterov"])
-def test_default_sgd_update_many_loops_over_sgd_update(momentum):
+def test_sgd_update_many_matches_sgd_update(momentum, numpy_split):
     kusari.set_backend("numpy")
     b = kusari.backend()
     rng = np.random.default_rng(4)
@@ -130,3 +145,34 @@ def test_default_sgd_update_many_loops_over_sgd_update(momentum):
         np.testing.assert_array_equal(params[i], want_p)
         if momentum is not None:
             np.testing.assert_array_equal(out_bufs[i], want_m)
+
+
+def test_backend_default_adam_update_many_loops_over_adam_update():
+    kusari.set_backend("numpy")
+    b = kusari.backend()
+    rng = np.random.default_rng(5)
+    p, g, m, v = ([rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(4))
+    v = [np.abs(a) for a in v]
+    copies = [[a.copy() for a in lst] for lst in (p, m, v)]
+    out = Backend.adam_update_many(b, p, g, m, v, None, 0.01, 0.9, 0.999, 1e-7)
+    for i in range(len(SHAPES)):
+        want = b.adam_update(copies[0][i], g[i], copies[1][i], copies[2][i], None, 0.01, 0.9, 0.999, 1e-7)
+        for got_list, w in zip(out[:3], want[:3]):
+            np.testing.assert_array_equal(got_list[i], w)
+
+
+def test_numpy_many_kernels_take_0d_and_odd_layouts(numpy_split):
+    # a 0-d variable (NumPy hands back scalars) and a non-contiguous one go whole, beside chunked ones
+    kusari.set_backend("numpy")
+    b = kusari.backend()
+    rng = np.random.default_rng(6)
+    p = [np.float32(0.5) * np.ones((), np.float32), rng.standard_normal((40, 3)).astype(np.float32),
+         np.asfortranarray(rng.standard_normal((7, 5)).astype(np.float32))]
+    g = [np.full((), 0.25, np.float32), rng.standard_normal((40, 3)).astype(np.float32),
+         rng.standard_normal((7, 5)).astype(np.float32)]
+    m = [np.zeros_like(a) for a in p]
+    want = [b.sgd_update(np.array(a, copy=True), gg, np.zeros_like(a), 0.1, 0.9, False) for a, gg in zip(p, g)]
+    params, bufs = b.sgd_update_many(p, g, m, 0.1, 0.9, False)
+    for i in range(3):
+        np.testing.assert_array_equal(np.asarray(params[i]), np.asarray(want[i][0]))
+        np.testing.assert_array_equal(np.asarray(bufs[i]), np.asarray(want[i][1]))

@@ -169,7 +169,7 @@ def test_generic_path_without_kernels(case, monkeypatch):
     from kusari.backend.base import Backend
     from kusari.backend.numpy_backend import NumpyBackend
     for name in ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "adadelta_update",
-                 "adamax_update", "nadam_update", "lion_update"):
+                 "adamax_update", "nadam_update", "lion_update", "sgd_update_many", "adam_update_many"):
         monkeypatch.setattr(NumpyBackend, name, getattr(Backend, name))
     cls, kwargs, kind, _ = CASES[case]
     got = run_kusari(cls(**kwargs), STEPS)
