@@ -205,6 +205,26 @@ class Backend:
             y += bias
         return self.relu_(y) if relu else y
 
+    def layer_norm_forward(self, x, gamma, beta, epsilon):
+        """Layer norm of the rows of 2-D ``x``: ``(y, x_hat, inv_std)``; ``gamma``/``beta`` ``(C,)`` or None."""
+        xp = self.xp
+        d = x - xp.mean(x, axis=-1, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(xp.mean(d * d, axis=-1, keepdims=True) + epsilon)
+        x_hat = d * inv_std
+        y = x_hat if gamma is None else x_hat * gamma
+        return (y if beta is None else y + beta), x_hat, inv_std
+
+    def layer_norm_backward(self, gy, x_hat, inv_std, gamma, need_x, need_gamma, need_beta):
+        """``(gx, dgamma, dbeta)`` of ``layer_norm_forward`` (None where not needed)."""
+        xp = self.xp
+        gx = None
+        if need_x:
+            g = gy if gamma is None else gy * gamma
+            gx = (g - xp.mean(g, axis=-1, keepdims=True)
+                  - x_hat * xp.mean(g * x_hat, axis=-1, keepdims=True)) * inv_std
+        return (gx, xp.sum(gy * x_hat, axis=0) if need_gamma else None,
+                xp.sum(gy, axis=0) if need_beta else None)
+
     def matmul_many(self, pairs):
         """``[a @ b for a, b in pairs]``: a fused op's products that do not depend on each other (the NumPy
         backend computes them in one dispatch to its threads)."""

@@ -129,7 +129,7 @@ def _split_flat(passes):
                     out[0] = tuple(r if r is None else views[id(r)] for r in res)
             numpy_threads.for_slices(part, size, size * passes * numpy_threads.NS_PER_ELEMENT)
             return out[0]
-        run.__name__, run.__doc__ = kernel.__name__, kernel.__doc__
+        run.__name__, run.__doc__, run.raw = kernel.__name__, kernel.__doc__, kernel
         return run
     return wrap
 
@@ -170,6 +170,29 @@ def _einsum_as_gemm(subscripts, a, b):
     sizes = dict(zip(ta, a.shape))
     sizes.update(zip(tb, b.shape))
     return numpy_threads.matmul(ma, mb).reshape(tuple(sizes[c] for c in out))
+
+
+def _einsum_as_batched_gemm(subscripts, a, b, matmul):
+    """A two-operand einsum whose shared letters are all either kept (batch) or summed (contracted), each letter
+    once per operand (attention: ``aecd,abcd->acbe``, ``acbe,aecd->abcd``): one stacked ``matmul`` of transposed
+    views, then a transposed view of the result. None when the equation is not of that form."""
+    ins, out = subscripts.split("->")
+    ta, tb = ins.split(",")
+    if (len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(set(out)) != len(out)
+            or len(ta) != a.ndim or len(tb) != b.ndim):
+        return None
+    batch = "".join(c for c in out if c in ta and c in tb)
+    summed = "".join(c for c in ta if c in tb and c not in out)
+    free_a = "".join(c for c in ta if c not in tb)
+    free_b = "".join(c for c in tb if c not in ta)
+    if (not batch or not summed or len(free_a) != 1 or len(free_b) != 1 or len(summed) != 1
+            or set(out) != set(batch + free_a + free_b)):
+        return None
+    av = a.transpose([ta.index(c) for c in batch + free_a + summed])
+    bv = b.transpose([tb.index(c) for c in batch + summed + free_b])
+    y = matmul(av, bv)                                  # (*batch, free_a, free_b)
+    have = batch + free_a + free_b
+    return y.transpose([have.index(c) for c in out])
 
 
 def _einsum_split(einsum, subscripts, operands):
@@ -276,6 +299,8 @@ class NumpyBackend(Backend):
     def einsum(self, subscripts, *operands):
         if len(operands) == 2 and "." not in subscripts:
             y = _einsum_as_gemm(subscripts, *operands)
+            if y is None and min(o.size for o in operands) >= 1 << 12:
+                y = _einsum_as_batched_gemm(subscripts, *operands, self.matmul)
             if y is None and numpy_threads.count() > 1:
                 y = _einsum_split(self._einsum, subscripts, operands)
             if y is not None:
@@ -375,6 +400,60 @@ class NumpyBackend(Backend):
 
     def set_num_threads(self, n):
         numpy_threads.set_count(n)
+
+    def layer_norm_forward(self, x, gamma, beta, epsilon):
+        # each thread normalises its rows in place of a few fresh arrays (x_hat, y)
+        m, c = x.shape
+        y, x_hat = np.empty_like(x), np.empty_like(x)
+        inv_std = np.empty((m, 1), x.dtype)
+
+        def part(sl):
+            xh, r = x_hat[sl], inv_std[sl]
+            np.subtract(x[sl], x[sl].mean(axis=-1, keepdims=True), out=xh)
+            np.multiply(xh, xh, out=y[sl])
+            np.mean(y[sl], axis=-1, keepdims=True, out=r)
+            r += epsilon
+            np.sqrt(r, out=r)
+            np.divide(1.0, r, out=r)
+            xh *= r
+            out = y[sl]
+            if gamma is None:
+                out[...] = xh
+            else:
+                np.multiply(xh, gamma, out=out)
+            if beta is not None:
+                out += beta
+        numpy_threads.for_slices(part, m, x.size * 8 * numpy_threads.NS_PER_ELEMENT)
+        return y, x_hat, inv_std
+
+    def layer_norm_backward(self, gy, x_hat, inv_std, gamma, need_x, need_gamma, need_beta):
+        m, c = gy.shape
+        gx = np.empty_like(gy) if need_x else None
+        partial = {}
+
+        def part(sl):
+            g, xh = gy[sl], x_hat[sl]
+            if need_gamma:
+                partial[("gamma", sl.start)] = np.einsum("ij,ij->j", g, xh)
+            if need_beta:
+                partial[("beta", sl.start)] = g.sum(axis=0)
+            if need_x:
+                out = gx[sl]
+                gg = g if gamma is None else np.multiply(g, gamma, out=out)
+                a = gg.mean(axis=-1, keepdims=True)
+                b = np.einsum("ij,ij->i", gg, xh)[:, None] / c
+                np.subtract(gg, a, out=out)
+                out -= xh * b
+                out *= inv_std[sl]
+        numpy_threads.for_slices(part, m, gy.size * 8 * numpy_threads.NS_PER_ELEMENT)
+
+        def total(name):
+            parts = [v for (k, _), v in sorted(partial.items(), key=lambda kv: kv[0][1]) if k == name]
+            out = parts[0]
+            for p in parts[1:]:
+                out = out + p
+            return out
+        return gx, total("gamma") if need_gamma else None, total("beta") if need_beta else None
 
     def matmul_many(self, pairs):
         if all(a.ndim == 2 and b.ndim == 2 for a, b in pairs):

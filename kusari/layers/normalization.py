@@ -212,6 +212,9 @@ class LayerNormalization(_GammaBeta):
         if self.rms_scaling:
             var = ops.var(inputs, axis=axes, keepdims=True)
             return inputs * ops.rsqrt(var + self.epsilon) * ops.reshape(self.gamma, bshape)
+        if tuple(axes) == (inputs.ndim - 1,) and inputs.dtype in ("float32", "float64"):
+            from kusari.ops.normalization import layer_norm_last      # one fused node (the common case)
+            return layer_norm_last(inputs, self.gamma, self.beta, self.epsilon)
         mean = ops.mean(inputs, axis=axes, keepdims=True)
         d = inputs - mean
         var = ops.mean(d * d, axis=axes, keepdims=True)

@@ -326,3 +326,33 @@ def test_conv_forward_with_relu(forced):
     serial, split = forced(lambda: numpy_conv.conv_bias_forward(x, w, b, 1, "valid", 1, True)[0])
     assert_same(serial, split, exact=False)
     np.testing.assert_allclose(split, np.maximum(numpy_conv.conv_forward(x, w) + b, 0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_layer_norm_kernels(forced, numpy_backend, affine):
+    x, gy = rand(9, 7) * 2 + 1, rand(9, 7)
+    gamma, beta = (rand(7), rand(7)) if affine else (None, None)
+
+    def run():
+        y, x_hat, inv_std = numpy_backend.layer_norm_forward(x, gamma, beta, 1e-3)
+        return (y,) + numpy_backend.layer_norm_backward(gy, x_hat, inv_std, gamma, True, affine, affine)
+    serial, split = forced(run)
+    assert_same(serial, split, exact=False)
+    from kusari.backend.base import Backend
+    want = Backend.layer_norm_forward(numpy_backend, x, gamma, beta, 1e-3)
+    np.testing.assert_allclose(split[0], want[0], rtol=1e-5, atol=1e-5)
+    want_grads = Backend.layer_norm_backward(numpy_backend, gy, want[1], want[2], gamma, True, affine, affine)
+    assert_same(list(split[1:]), list(want_grads), exact=False)
+
+
+@pytest.mark.parametrize("sub, sa, sb", [
+    ("aecd,abcd->acbe", (6, 20, 3, 16), (6, 24, 3, 16)), ("acbe,aecd->abcd", (6, 3, 24, 20), (6, 20, 3, 16)),
+    ("abcd,acbe->aecd", (6, 24, 3, 16), (6, 3, 24, 20)), ("abc,acd->abd", (8, 30, 20), (8, 20, 25)),
+    ("abcd,abde->abce", (2, 3, 20, 30), (2, 3, 30, 40)),
+])
+def test_einsum_as_stacked_products(forced, numpy_backend, sub, sa, sb):
+    # attention's einsums run as one stacked matmul of transposed views (split over the leading index)
+    a, b = rand(*sa), rand(*sb)
+    serial, split = forced(lambda: numpy_backend.einsum(sub, a, b))
+    assert_same(serial, split, exact=False)
+    np.testing.assert_allclose(split, np.einsum(sub, a, b), rtol=1e-5, atol=1e-4)
