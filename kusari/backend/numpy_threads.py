@@ -32,7 +32,7 @@ _count = None           # threads in use (None: not chosen yet)
 _owns_blas = False      # True when OpenBLAS was set to one thread here, so products are split by this pool
 _workers = []           # (start_lock, done_lock) per worker thread
 _busy = threading.Lock()
-_job = [None, None]     # the function being run, the first error a worker raised
+_job = None             # the dispatch under way: [function, first error a worker raised]; a new list each time
 
 
 def _default_count():
@@ -85,11 +85,12 @@ def _start_worker(index):
 def _work(index, start, done):
     while True:
         start.acquire()
+        job = _job
         try:
-            _job[0](index)
+            job[0](index)
         except BaseException as e:      # handed to the caller, which re-raises it
-            if _job[1] is None:
-                _job[1] = e
+            if job[1] is None:
+                job[1] = e
         finally:
             done.release()
 
@@ -119,24 +120,31 @@ def parts_for(work_ns, limit):
 def run(fn, parts):
     """Call ``fn(i)`` for ``i in range(parts)`` at once (``parts <= count()``); ``fn(0)`` runs in the caller. Runs
     them one after another when ``parts == 1`` or the pool is busy. Re-raises the first error."""
+    global _job
     if parts == 1 or not _busy.acquire(blocking=False):
         for i in range(parts):
             fn(i)
         return
     try:
-        _job[0], _job[1] = fn, None
+        while len(_workers) < parts - 1:
+            _start_worker(len(_workers) + 1)
+        job = _job = [fn, None]
         started = _workers[:parts - 1]
         for start, _ in started:
             start.release()
         try:
             fn(0)
         finally:
-            for _, done in started:
-                done.acquire()
-        if _job[1] is not None:
-            raise _job[1]
+            try:
+                for _, done in started:
+                    done.acquire()
+            except BaseException:   # interrupted (Ctrl-C) while parts still run: never reuse those workers
+                del _workers[:]
+                raise
+        if job[1] is not None:
+            raise job[1]
     finally:
-        _job[0] = _job[1] = None
+        _job = None                 # drop the arrays the function's closure holds
         _busy.release()
 
 
