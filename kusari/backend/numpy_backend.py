@@ -301,7 +301,7 @@ class NumpyBackend(Backend):
             y = _einsum_as_gemm(subscripts, *operands)
             if y is None and min(o.size for o in operands) >= 1 << 12:
                 y = _einsum_as_batched_gemm(subscripts, *operands, self.matmul)
-            if y is None and numpy_threads.count() > 1:
+            if y is None and numpy_threads.pool_size() > 1:
                 y = _einsum_split(self._einsum, subscripts, operands)
             if y is not None:
                 return y

@@ -356,3 +356,20 @@ def test_einsum_as_stacked_products(forced, numpy_backend, sub, sa, sb):
     serial, split = forced(lambda: numpy_backend.einsum(sub, a, b))
     assert_same(serial, split, exact=False)
     np.testing.assert_allclose(split, np.einsum(sub, a, b), rtol=1e-5, atol=1e-4)
+
+
+def test_blas_mode_leaves_threading_to_openblas(monkeypatch):
+    monkeypatch.setenv("KUSARI_NUMPY_THREADING", "blas")
+    numpy_threads.set_count(2)
+    assert numpy_threads.count() == 2 and numpy_threads.pool_size() == 1
+    assert not numpy_threads.splits_products() and numpy_threads.parts_for(1e12, 100) == 1
+    if blas_threads.available():
+        assert blas_threads.get_num_threads() == 2
+    a, b = rand(40, 30), rand(30, 20)
+    np.testing.assert_allclose(numpy_threads.matmul(a, b), a @ b, rtol=1e-6)
+    monkeypatch.setenv("KUSARI_NUMPY_THREADING", "pool")
+    numpy_threads.set_count(2)
+    assert numpy_threads.pool_size() == 2
+    monkeypatch.setenv("KUSARI_NUMPY_THREADING", "fast")
+    with pytest.raises(ValueError, match="KUSARI_NUMPY_THREADING"):
+        numpy_threads.set_count(2)
