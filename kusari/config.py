@@ -65,7 +65,7 @@ def backend():
 
 
 def get_num_threads():
-    """Threads the current backend computes with: NumPy's BLAS (OpenBLAS), or torch's intra-op threads.
+    """Threads the current backend computes with: the NumPy backend's thread pool, or torch's intra-op threads.
 
     >>> import kusari
     >>> kusari.config.get_num_threads() >= 1
@@ -76,9 +76,10 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the current backend's thread count at runtime (``torch.set_num_threads``' counterpart; NumPy: its
-    OpenBLAS). On a busy or small machine one thread is often fastest for small models: BLAS threads spin-wait
-    for each other (docs/performance.md, "Threads"). JAX fixes its threads at start-up (``XLA_FLAGS``).
+    """Set the current backend's thread count at runtime (``torch.set_num_threads``' counterpart). NumPy: the size
+    of the pool its heavy kernels are split over, OpenBLAS then running single-threaded inside each part
+    (``KUSARI_NUMPY_THREADING=blas`` leaves the threading to OpenBLAS instead; docs/performance.md, "Threads").
+    JAX fixes its threads at start-up (``XLA_FLAGS``).
 
     >>> import kusari
     >>> n = kusari.config.get_num_threads()
