@@ -63,16 +63,18 @@ def _flat_ok(arrays):
     return size > 0 and all(type(a) is np.ndarray and a.size == size and a.flags.c_contiguous for a in arrays)
 
 
-def _update_many(backend, kernel, passes, per_variable, scalars):
-    """Run the optimizer kernel ``kernel`` (a decorated NumpyBackend method) over many variables in one dispatch:
-    the variables are cut into flat chunks of about equal size, one run of chunks per thread. ``per_variable``
-    holds each variable's array arguments (None allowed); returns each variable's kernel result."""
+def _update_many(backend, whole, raw, passes, per_variable, scalars):
+    """Run an optimizer kernel over many variables in one dispatch: the variables are cut into flat chunks of about
+    equal size, one run of chunks per thread, each chunk updated by ``raw`` (the undecorated kernel) in place.
+    ``per_variable`` holds each variable's array arguments (None allowed); a variable that cannot be cut (0-d, not
+    C-contiguous), or all of them when the work is too small to split, go whole through ``whole``. Returns each
+    variable's kernel result, the whole arrays in place of the chunks."""
     sizes = [args[0].size if _flat_ok([a for a in args if a is not None]) else 0 for args in per_variable]
     total = sum(sizes)
     parts = numpy_threads.parts_for(total * passes * numpy_threads.NS_PER_ELEMENT, max(total, 1))
     if parts == 1:
-        return [kernel(backend, *args, *scalars) for args in per_variable]
-    raw, share = kernel.raw, -(-total // parts)
+        return [whole(backend, *args, *scalars) for args in per_variable]
+    share = -(-total // parts)
     tasks = [[] for _ in range(parts)]
     part, room = 0, share
     for j, size in enumerate(sizes):
@@ -87,48 +89,28 @@ def _update_many(backend, kernel, passes, per_variable, scalars):
     results = [None] * len(per_variable)
 
     def run(i):
-        if i == 0:                          # variables that cannot be chunked (0-d, odd layouts) go whole
+        if i == 0:
             for j, size in enumerate(sizes):
                 if size == 0:
-                    results[j] = kernel(backend, *per_variable[j], *scalars)
+                    results[j] = whole(backend, *per_variable[j], *scalars)
         for j, sl in tasks[i]:
             views = [None if a is None else a.reshape(-1)[sl] for a in per_variable[j]]
             out = raw(backend, *views, *scalars)
             if sl.start == 0:               # the kernel hands back the arrays it updated: the whole ones
-                whole = {id(v): a for v, a in zip(views, per_variable[j]) if v is not None}
-                results[j] = tuple(None if r is None else whole[id(r)] for r in out)
+                by_view = {id(v): a for v, a in zip(views, per_variable[j]) if v is not None}
+                results[j] = tuple(None if r is None else by_view[id(r)] for r in out)
     numpy_threads.run(run, parts)
     return results
 
 
 def _split_flat(passes):
     """Optimizer kernels are elementwise: a big variable is updated in flat chunks, one per thread (``passes``:
-    the kernel's rough number of passes over memory, for the cost estimate). Every array argument must be a
-    C-contiguous array of the variable's size; the kernel's results are then the whole arrays, updated in place."""
+    the kernel's rough number of passes over memory, for the cost estimate). The array arguments (arrays or None)
+    come first, then the scalars."""
     def wrap(kernel):
-        def run(self, param, *rest):
-            size = param.size if type(param) is np.ndarray else 0
-            if size * passes * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
-                return kernel(self, param, *rest)
-            arrays = [a for a in (param,) + rest if isinstance(a, np.ndarray)]
-            if any(a.size != size or not a.flags.c_contiguous for a in arrays):
-                return kernel(self, param, *rest)
-            out = [None]
-
-            def part(sl):
-                views = {}
-                args = []
-                for a in (param,) + rest:
-                    if isinstance(a, np.ndarray):
-                        v = a.reshape(-1)[sl]
-                        views[id(v)] = a
-                        a = v
-                    args.append(a)
-                res = kernel(self, *args)
-                if sl.start == 0:
-                    out[0] = tuple(r if r is None else views[id(r)] for r in res)
-            numpy_threads.for_slices(part, size, size * passes * numpy_threads.NS_PER_ELEMENT)
-            return out[0]
+        def run(self, *args):
+            k = next((i for i, a in enumerate(args) if not (a is None or isinstance(a, np.ndarray))), len(args))
+            return _update_many(self, kernel, kernel, passes, [args[:k]], args[k:])[0]
         run.__name__, run.__doc__, run.raw = kernel.__name__, kernel.__doc__, kernel
         return run
     return wrap
@@ -558,12 +540,14 @@ class NumpyBackend(Backend):
 
     def sgd_update_many(self, params, grads, momentum_bufs, lr, momentum, nesterov):
         bufs = [None] * len(params) if momentum_bufs is None else momentum_bufs
-        out = _update_many(self, NumpyBackend.sgd_update, 5, list(zip(params, grads, bufs)), (lr, momentum, nesterov))
+        kernel = NumpyBackend.sgd_update
+        out = _update_many(self, kernel, kernel.raw, 5, list(zip(params, grads, bufs)), (lr, momentum, nesterov))
         return [o[0] for o in out], None if momentum_bufs is None else [o[1] for o in out]
 
     def adam_update_many(self, params, grads, ms, vs, v_hats, alpha, beta_1, beta_2, epsilon):
         hats = [None] * len(params) if v_hats is None else v_hats
-        out = _update_many(self, NumpyBackend.adam_update, 12, list(zip(params, grads, ms, vs, hats)),
+        kernel = NumpyBackend.adam_update
+        out = _update_many(self, kernel, kernel.raw, 12, list(zip(params, grads, ms, vs, hats)),
                            (alpha, beta_1, beta_2, epsilon))
         return ([o[0] for o in out], [o[1] for o in out], [o[2] for o in out],
                 None if v_hats is None else [o[3] for o in out])
