@@ -10,14 +10,17 @@ truly in parallel.
 The thread count defaults to ``KUSARI_NUM_THREADS``, else ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` /
 ``MKL_NUM_THREADS``, else the cores this process may run on; ``kusari.config.set_num_threads(n)`` changes it.
 Dispatching a part costs ~50 us, so work is only split when each part gets at least ``MIN_PART_NS`` of estimated
-work. A call made while the pool is busy (from a worker, or from a second Python thread) runs serially, and
-results never depend on which thread ran a part.
+work. Threads claim parts as they come, so a worker that wakes late (a loaded machine) costs no waiting: the caller
+runs the parts nobody claimed. A call made while the pool is busy (from a worker, or from a second Python thread)
+runs serially, and results never depend on which thread ran a part.
 
 >>> from kusari.backend import numpy_threads
 >>> numpy_threads.split(10, 3)
 [slice(0, 4, None), slice(4, 7, None), slice(7, 10, None)]
 """
+import itertools
 import os
+import queue
 import threading
 
 import numpy as np
@@ -31,9 +34,9 @@ NS_PER_ELEMENT = 0.4
 _count = None           # threads in use (None: not chosen yet)
 _pool = 1               # threads this pool splits work over (1 in "blas" mode)
 _owns_blas = False      # True when OpenBLAS was set to one thread here, so products are split by this pool
-_workers = []           # (start_lock, done_lock) per worker thread
+_workers = 0            # worker threads started (they wait on _queue for jobs)
+_queue = queue.SimpleQueue()
 _busy = threading.Lock()
-_job = None             # the dispatch under way: [function, first error a worker raised]; a new list each time
 
 
 def _default_count():
@@ -77,8 +80,8 @@ def set_count(n):
     if _owns_blas:
         blas_threads.set_num_threads(1 if pool > 1 else n)
     with _busy:
-        while len(_workers) < pool - 1:
-            _start_worker(len(_workers) + 1)
+        while _workers < pool - 1:
+            _start_worker()
         _count, _pool = n, pool
 
 
@@ -93,32 +96,52 @@ def splits_products():
     return pool_size() > 1 and _owns_blas
 
 
-def _start_worker(index):
-    start, done = threading.Lock(), threading.Lock()
-    start.acquire()
-    done.acquire()
-    _workers.append((start, done))
-    threading.Thread(target=_work, args=(index, start, done), name=f"kusari-numpy-{index}", daemon=True).start()
+class _Job:
+    """One dispatch: ``fn(i)`` for ``i in range(parts)``; any thread that calls ``work`` claims parts until none is
+    left, so parts a late worker never got to are run by the threads already there (the caller included)."""
+
+    __slots__ = ("fn", "parts", "claim", "left", "lock", "done", "error")
+
+    def __init__(self, fn, parts):
+        self.fn, self.parts, self.claim, self.left = fn, parts, itertools.count(), parts
+        self.lock, self.done, self.error = threading.Lock(), threading.Lock(), None
+        self.done.acquire()                 # released by whoever finishes the last part
+
+    def work(self):
+        while True:
+            i = next(self.claim)            # atomic under the GIL
+            if i >= self.parts:
+                return
+            try:
+                self.fn(i)
+            except BaseException as e:      # handed to the caller, which re-raises it
+                if self.error is None:
+                    self.error = e
+            finally:
+                with self.lock:
+                    self.left -= 1
+                    last = self.left == 0
+                if last:
+                    self.done.release()
 
 
-def _work(index, start, done):
+def _start_worker():
+    global _workers
+    _workers += 1
+    threading.Thread(target=_work, name=f"kusari-numpy-{_workers}", daemon=True).start()
+
+
+def _work():
     while True:
-        start.acquire()
-        job = _job
-        try:
-            job[0](index)
-        except BaseException as e:      # handed to the caller, which re-raises it
-            if job[1] is None:
-                job[1] = e
-        finally:
-            done.release()
+        job = _queue.get()
+        job.work()
+        del job                             # do not keep the arrays its function holds alive while idle
 
 
 def _after_fork():
     """A forked child has no worker threads: start again from nothing."""
-    global _count, _pool, _busy
-    _workers.clear()
-    _busy = threading.Lock()
+    global _count, _pool, _busy, _workers, _queue
+    _workers, _queue, _busy = 0, queue.SimpleQueue(), threading.Lock()
     _count, _pool = None, 1
 
 
@@ -137,33 +160,25 @@ def parts_for(work_ns, limit):
 
 
 def run(fn, parts):
-    """Call ``fn(i)`` for ``i in range(parts)`` at once (``parts <= pool_size()``); ``fn(0)`` runs in the caller. Runs
-    them one after another when ``parts == 1`` or the pool is busy. Re-raises the first error."""
-    global _job
+    """Call ``fn(i)`` for ``i in range(parts)``, spread over the pool's threads (the caller's included; any part may
+    run on any thread). Runs them one after another when ``parts == 1`` or the pool is busy. Re-raises the first
+    error once every part has finished."""
     if parts == 1 or not _busy.acquire(blocking=False):
         for i in range(parts):
             fn(i)
         return
     try:
-        while len(_workers) < parts - 1:
-            _start_worker(len(_workers) + 1)
-        job = _job = [fn, None]
-        started = _workers[:parts - 1]
-        for start, _ in started:
-            start.release()
-        try:
-            fn(0)
-        finally:
-            try:
-                for _, done in started:
-                    done.acquire()
-            except BaseException:   # interrupted (Ctrl-C) while parts still run: never reuse those workers
-                del _workers[:]
-                raise
-        if job[1] is not None:
-            raise job[1]
+        helpers = min(parts, _pool) - 1
+        while _workers < helpers:
+            _start_worker()
+        job = _Job(fn, parts)
+        for _ in range(helpers):
+            _queue.put(job)
+        job.work()
+        job.done.acquire()                  # parts still running on workers
+        if job.error is not None:
+            raise job.error
     finally:
-        _job = None                 # drop the arrays the function's closure holds
         _busy.release()
 
 

@@ -3,6 +3,7 @@ splits its work over it, forced to split however small (MIN_PART_NS = 0) and che
 import os
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -73,7 +74,33 @@ def test_run_calls_every_part_on_distinct_threads():
         barrier.wait()          # all four parts run at once, or this times out
     numpy_threads.run(part, 4)
     assert sorted(seen) == [0, 1, 2, 3] and len(set(seen.values())) == 4
-    assert seen[0] == threading.get_ident()
+    assert threading.get_ident() in seen.values()           # the caller works too
+
+
+def test_parts_a_stuck_worker_never_claimed_run_on_the_caller():
+    numpy_threads.set_count(2)
+    release = threading.Event()
+    ran, caller = {}, []
+
+    def part(i):
+        ran[i] = threading.get_ident()
+        if threading.get_ident() != caller[0]:
+            release.wait(10)            # the worker is stuck in the first part it took
+
+    def call():
+        caller.append(threading.get_ident())
+        numpy_threads.run(part, 6)
+
+    t = threading.Thread(target=call)
+    t.start()
+    for _ in range(1000):
+        if len(ran) == 6 or sum(v == caller[0] for v in list(ran.values())) == 5:
+            break
+        time.sleep(0.01)
+    on_caller = sum(v == caller[0] for v in list(ran.values()))
+    release.set()
+    t.join(10)
+    assert on_caller >= 5 and sorted(ran) == list(range(6))     # the caller never waited to start a part
 
 
 @pytest.mark.parametrize("failing", [0, 2])
