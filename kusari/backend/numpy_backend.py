@@ -128,14 +128,25 @@ def _as_matrix(x, term, first, second):
     return None
 
 
+def _two_terms(subscripts, a, b):
+    """``(ta, tb, out)`` of a two-operand equation whose terms match the operands' ranks and name each letter once
+    (no diagonals, no summing within one operand); None otherwise."""
+    ins, out = subscripts.split("->")
+    ta, tb = ins.split(",")
+    if (len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(set(out)) != len(out)
+            or len(ta) != a.ndim or len(tb) != b.ndim):
+        return None
+    return ta, tb, out
+
+
 def _einsum_as_gemm(subscripts, a, b):
     """A two-operand einsum that is one matrix product after reshapes (EinsumDense's equations and their
     gradients: ``abc,cde->abde``, ``abde,cde->abc``, ``abc,abde->cde``), done as one: NumPy's einsum would copy
     and transpose around its tensordot, and the product can then be spread over the threads. None otherwise."""
-    ins, out = subscripts.split("->")
-    ta, tb = ins.split(",")
-    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(ta) != a.ndim or len(tb) != b.ndim:
+    terms = _two_terms(subscripts, a, b)
+    if terms is None:
         return None
+    ta, tb, out = terms
     shared = [c for c in ta if c in tb]
     if any(c in out for c in shared) or not shared:
         return None
@@ -158,11 +169,10 @@ def _einsum_as_batched_gemm(subscripts, a, b, matmul):
     """A two-operand einsum whose shared letters are all either kept (batch) or summed (contracted), each letter
     once per operand (attention: ``aecd,abcd->acbe``, ``acbe,aecd->abcd``): one stacked ``matmul`` of transposed
     views, then a transposed view of the result. None when the equation is not of that form."""
-    ins, out = subscripts.split("->")
-    ta, tb = ins.split(",")
-    if (len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(set(out)) != len(out)
-            or len(ta) != a.ndim or len(tb) != b.ndim):
+    terms = _two_terms(subscripts, a, b)
+    if terms is None:
         return None
+    ta, tb, out = terms
     batch = "".join(c for c in out if c in ta and c in tb)
     summed = "".join(c for c in ta if c in tb and c not in out)
     free_a = "".join(c for c in ta if c not in tb)
@@ -209,12 +219,7 @@ def _einsum_split(einsum, subscripts, operands):
     def part(i):
         res[i] = einsum(subscripts, *[x[slices[i]] if t and t[0] == letter else x for t, x in zip(terms, operands)])
     numpy_threads.run(part, parts)
-    if summed:
-        total = res[0]
-        for r in res[1:]:
-            total += r
-        return total
-    return np.concatenate(res, axis=0)
+    return numpy_threads.add_up(res) if summed else np.concatenate(res, axis=0)
 
 
 class NumpyBackend(Backend):
@@ -411,14 +416,14 @@ class NumpyBackend(Backend):
     def layer_norm_backward(self, gy, x_hat, inv_std, gamma, need_x, need_gamma, need_beta):
         m, c = gy.shape
         gx = np.empty_like(gy) if need_x else None
-        partial = {}
+        ggamma, gbeta = {}, {}          # per-thread partial sums, by the first row of the thread's share
 
         def part(sl):
             g, xh = gy[sl], x_hat[sl]
             if need_gamma:
-                partial[("gamma", sl.start)] = np.einsum("ij,ij->j", g, xh)
+                ggamma[sl.start] = np.einsum("ij,ij->j", g, xh)
             if need_beta:
-                partial[("beta", sl.start)] = g.sum(axis=0)
+                gbeta[sl.start] = g.sum(axis=0)
             if need_x:
                 out = gx[sl]
                 gg = g if gamma is None else np.multiply(g, gamma, out=out)
@@ -428,14 +433,8 @@ class NumpyBackend(Backend):
                 out -= xh * b
                 out *= inv_std[sl]
         numpy_threads.for_slices(part, m, gy.size * 8 * numpy_threads.NS_PER_ELEMENT)
-
-        def total(name):
-            parts = [v for (k, _), v in sorted(partial.items(), key=lambda kv: kv[0][1]) if k == name]
-            out = parts[0]
-            for p in parts[1:]:
-                out = out + p
-            return out
-        return gx, total("gamma") if need_gamma else None, total("beta") if need_beta else None
+        return (gx, numpy_threads.add_up([ggamma[k] for k in sorted(ggamma)]) if need_gamma else None,
+                numpy_threads.add_up([gbeta[k] for k in sorted(gbeta)]) if need_beta else None)
 
     def matmul_many(self, pairs):
         if all(a.ndim == 2 and b.ndim == 2 for a, b in pairs):
@@ -447,14 +446,10 @@ class NumpyBackend(Backend):
             return numpy_threads.matmul(a, b)
         if a.ndim > 2 and (b.ndim == 2 or b.shape[:-2] == a.shape[:-2]) and numpy_threads.splits_products():
             # stacked products: each thread takes a share of the leading axis
-            work = 2.0 * math.prod(a.shape) * b.shape[-1] * numpy_threads.NS_PER_FLOP
-            parts = numpy_threads.parts_for(work, a.shape[0])
-            if parts > 1:
-                out = np.empty(a.shape[:-1] + b.shape[-1:], np.result_type(a, b))
-                slices = numpy_threads.split(a.shape[0], parts)
-                bb = (lambda sl: b) if b.ndim == 2 else (lambda sl: b[sl])
-                numpy_threads.run(lambda i: np.matmul(a[slices[i]], bb(slices[i]), out=out[slices[i]]), parts)
-                return out
+            out = np.empty(a.shape[:-1] + b.shape[-1:], np.result_type(a, b))
+            numpy_threads.for_slices(lambda sl: np.matmul(a[sl], b if b.ndim == 2 else b[sl], out=out[sl]),
+                                     a.shape[0], 2.0 * math.prod(a.shape) * b.shape[-1] * numpy_threads.NS_PER_FLOP)
+            return out
         return a @ b
 
     def conv_keep(self, x, w, bias, strides, padding, dilation, groups, relu=False):
@@ -532,9 +527,8 @@ class NumpyBackend(Backend):
     def relu_grad(self, g, y):
         if g.shape != y.shape or g.size * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
             return g * (y > 0)
-        out = np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g.dtype, np.bool_))
-        n = out.shape[0] if out.ndim else 1
-        numpy_threads.for_slices(lambda sl: np.multiply(g[sl], y[sl] > 0, out=out[sl]), n,
+        out = np.empty_like(g)
+        numpy_threads.for_slices(lambda sl: np.multiply(g[sl], y[sl] > 0, out=out[sl]), len(out),
                                  out.size * 2 * numpy_threads.NS_PER_ELEMENT)
         return out
 
@@ -606,13 +600,7 @@ class NumpyBackend(Backend):
                                              gh[sl], gc[sl], need, go_backwards)
             numpy_threads.run(part, len(slices))
             cat = [None if res[0][j] is None else np.concatenate([o[j] for o in res], axis=0) for j in range(3)]
-            summed = []
-            for j in range(3, 6):
-                total = res[0][j]
-                if total is not None:
-                    for o in res[1:]:
-                        total += o[j]
-                summed.append(total)
+            summed = [None if res[0][j] is None else numpy_threads.add_up([o[j] for o in res]) for j in range(3, 6)]
             return tuple(cat + summed)
         return self._lstm_backward(saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards)
 

@@ -182,6 +182,15 @@ def run(fn, parts):
         _busy.release()
 
 
+def add_up(partials):
+    """The sum of per-thread partial results (fresh arrays this module's callers own: the first one is added into),
+    in part order, so the result does not depend on which thread finished first."""
+    total = partials[0]
+    for p in partials[1:]:
+        total += p
+    return total
+
+
 def split(n, parts):
     """``parts`` contiguous slices covering ``range(n)``, sizes differing by at most one."""
     q, r = divmod(n, parts)
@@ -246,10 +255,7 @@ def matmul_many(pairs):
     run(part, parts)
     for j, plan in enumerate(plans):
         if plan is not None and plan[0] == "inner":
-            total = partial[j][0]
-            for p in partial[j][1:len(plan[1])]:
-                total += p
-            outs[j] = total
+            outs[j] = add_up(partial[j][:len(plan[1])])
     return outs
 
 

@@ -181,31 +181,35 @@ def test_adam_bias_correction_is_traced_not_a_python_float():
     assert m.optimizer.iterations.numpy().dtype == np.int64
 
 
-def test_learning_rate_assigned_between_steps_reaches_the_compiled_update():
-    x, y = _data()
+def _sgd_model_fitting_three_steps():
+    """A compiled SGD model fitted for three steps, and a function fitting it three more."""
+    x, _ = _data()
     m = Sequential([layers.Input((5,)), layers.Dense(3)])
     opt = optimizers.SGD(0.1)
     m.compile(optimizer=opt, loss="mse", jit_compile=True)
     yy = np.zeros((len(x), 3), "float32")
-    m.fit(x[:3 * BATCH], yy[:3 * BATCH], batch_size=BATCH, verbose=0, shuffle=False)
+
+    def fit3():
+        m.fit(x[:3 * BATCH], yy[:3 * BATCH], batch_size=BATCH, verbose=0, shuffle=False)
+    fit3()
+    return m, opt, fit3
+
+
+def test_learning_rate_assigned_between_steps_reaches_the_compiled_update():
+    m, opt, fit3 = _sgd_model_fitting_three_steps()
     opt.learning_rate = 0.0
     before = [w.numpy() for w in m.weights]
-    m.fit(x[:3 * BATCH], yy[:3 * BATCH], batch_size=BATCH, verbose=0, shuffle=False)
+    fit3()
     for a, b in zip(before, m.weights):
         np.testing.assert_array_equal(b.numpy(), a)
     assert m._kusari_jit_step.eager_optimizer_calls == 0 and int(opt.iterations) == 6
 
 
 def test_a_schedule_set_between_fits_retraces_with_the_new_state():
-    x, y = _data()
-    m = Sequential([layers.Input((5,)), layers.Dense(3)])
-    opt = optimizers.SGD(0.1)
-    m.compile(optimizer=opt, loss="mse", jit_compile=True)
-    yy = np.zeros((len(x), 3), "float32")
-    m.fit(x[:3 * BATCH], yy[:3 * BATCH], batch_size=BATCH, verbose=0, shuffle=False)
+    m, opt, fit3 = _sgd_model_fitting_three_steps()
     opt.learning_rate = schedules.PiecewiseConstantDecay([0], [0.1, 0.0])     # 0 from here on
     before = [w.numpy() for w in m.weights]
-    m.fit(x[:3 * BATCH], yy[:3 * BATCH], batch_size=BATCH, verbose=0, shuffle=False)
+    fit3()
     step = m._kusari_jit_step
     assert step.traces == 2 and step.traced_update and step.eager_optimizer_calls == 0
     for a, b in zip(before, m.weights):
