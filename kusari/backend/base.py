@@ -234,6 +234,10 @@ class Backend:
         """``g * (y > 0)``: the gradient through a relu whose output was ``y``."""
         return g * (y > 0)
 
+    def relu(self, x):
+        """``maximum(x, 0)`` as a fresh array (the NumPy backend's form is faster than NumPy's own)."""
+        return self.xp.maximum(x, 0)
+
     def relu_(self, a):
         """``maximum(a, 0)``, in place where the library allows; only for arrays nothing else holds (a fused
         op's own fresh output). Returns the result."""

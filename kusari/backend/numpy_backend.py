@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from kusari.backend import numpy_threads
+from kusari.backend import numpy_relu, numpy_threads
 from kusari.backend.base import Backend, foreign_rng_seed
 
 try:
@@ -469,7 +469,7 @@ class NumpyBackend(Backend):
             if bias is not None:
                 rows += bias
             if relu:
-                np.maximum(rows, 0, out=rows)
+                numpy_relu.relu_into(rows, rows)
         m, k = x.shape
         numpy_threads.for_slices(part, m, m * kernel.shape[1] * (2 * k * numpy_threads.NS_PER_FLOP
                                                                   + 2 * numpy_threads.NS_PER_ELEMENT))
@@ -525,10 +525,10 @@ class NumpyBackend(Backend):
         return param, m
 
     def relu_grad(self, g, y):
-        if g.shape != y.shape or g.size * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
+        if g.shape != y.shape or g.dtype.kind != "f" or not (g.flags.c_contiguous and y.flags.c_contiguous):
             return g * (y > 0)
         out = np.empty_like(g)
-        numpy_threads.for_slices(lambda sl: np.multiply(g[sl], y[sl] > 0, out=out[sl]), len(out),
+        numpy_threads.for_slices(lambda sl: numpy_relu.relu_grad_into(g[sl], y[sl], out[sl]), len(out),
                                  out.size * 2 * numpy_threads.NS_PER_ELEMENT)
         return out
 
@@ -546,13 +546,21 @@ class NumpyBackend(Backend):
         return ([o[0] for o in out], [o[1] for o in out], [o[2] for o in out],
                 None if v_hats is None else [o[3] for o in out])
 
+    def relu(self, x):
+        if x.dtype.kind != "f" or not x.flags.c_contiguous:
+            return np.maximum(x, 0)
+        return self._relu(x, np.empty_like(x))
+
     def relu_(self, a):
-        if not a.flags.c_contiguous or a.size * numpy_threads.NS_PER_ELEMENT < 2 * numpy_threads.MIN_PART_NS:
+        if not a.flags.c_contiguous:
             return np.maximum(a, 0, out=a)
-        flat = a.reshape(-1)
-        numpy_threads.for_slices(lambda sl: np.maximum(flat[sl], 0, out=flat[sl]), flat.size,
-                                 flat.size * numpy_threads.NS_PER_ELEMENT)
-        return a
+        return self._relu(a, a)
+
+    def _relu(self, x, out):
+        xf, of = x.reshape(-1), out.reshape(-1)
+        numpy_threads.for_slices(lambda sl: numpy_relu.relu_into(xf[sl], of[sl]), xf.size,
+                                 xf.size * numpy_threads.NS_PER_ELEMENT)
+        return out
 
     # -- fused LSTM (see Backend.lstm_sequence_forward) ---------------------------------------------------------
     # Works transposed, (4u, batch) per step, so that every gate is a contiguous block and all elementwise work is
@@ -658,45 +666,44 @@ class NumpyBackend(Backend):
         u = g4 // 4
         u2, u3 = 2 * u, 3 * u
         dt = acts.dtype
+        # dz is a product of forward values and this step's gct (gates i, f, c) or dh (gate o): the forward factors
+        # are computed for every step at once here, so each step of the loop below is six calls, not two dozen
+        # (same operations in the same order as per step, so the same bits)
         dzs = self._scratch((n, g4, bsz), dt)
+        i, f, g, o = acts[:, :u], acts[:, u:u2], acts[:, u2:u3], acts[:, u3:]
+        pi, pf, pg, po = dzs[:, :u], dzs[:, u:u2], dzs[:, u2:u3], dzs[:, u3:]
+        np.subtract(1, i, out=pi)                 # i (1 - i) g
+        pi *= i
+        pi *= g
+        np.subtract(1, f, out=pf)                 # f (1 - f) c_prev
+        pf *= f
+        pf[1:] *= cs[:-1]
+        pf[0] *= c0.T
+        np.multiply(g, g, out=pg)                 # (1 - g^2) i
+        np.subtract(1, pg, out=pg)
+        pg *= i
+        np.subtract(1, o, out=po)                 # o (1 - o) tanh(c)
+        po *= o
+        po *= tcs
+        q = np.multiply(tcs, tcs)                 # (1 - tanh(c)^2) o: gct = dc + dh q
+        np.subtract(1, q, out=q)
+        q *= o
         ght = ghs.transpose(1, 2, 0) if ghs.any() else None                   # (time, u, batch)
         gct = np.empty((u, bsz), dtype=dt)
         dh = np.array(gh.T, dtype=dt, order="C")
         dc = np.array(gc.T, dtype=dt, order="C")
-        c0t = c0.T
         for k in range(n - 1, -1, -1):
-            a = acts[k]
-            i, f, g, o = a[:u], a[u:u2], a[u2:u3], a[u3:]
-            tc = tcs[k]
             if ght is not None:
                 dh += ght[k]
-            # gct = dc + dh * o * (1 - tc^2)
-            np.multiply(tc, tc, out=gct)
-            np.subtract(1, gct, out=gct)
-            gct *= o
-            gct *= dh
+            np.multiply(q[k], dh, out=gct)
             gct += dc
             dz = dzs[k]
-            di, df, dg, do = dz[:u], dz[u:u2], dz[u2:u3], dz[u3:]
-            np.subtract(1, i, out=di)
-            di *= i
-            di *= g
-            di *= gct
-            np.subtract(1, f, out=df)
-            df *= f
-            df *= cs[k - 1] if k else c0t
-            df *= gct
-            np.multiply(g, g, out=dg)
-            np.subtract(1, dg, out=dg)
-            dg *= i
-            dg *= gct
-            np.subtract(1, o, out=do)
-            do *= o
-            do *= tc
-            do *= dh
+            ifc = dz[:u3].reshape(3, u, bsz)
+            ifc *= gct
+            dz[u3:] *= dh
             if k or need[1]:
                 np.matmul(r, dz, out=dh)
-            np.multiply(gct, f, out=dc)
+            np.multiply(gct, f[k], out=dc)
         gx = gk = gr = gb = None
         if need[0]:
             gxt = np.matmul(kernel, dzs)                                   # (time, features, batch)

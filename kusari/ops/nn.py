@@ -27,7 +27,7 @@ class Relu(Function):
     uses_outputs = True
 
     def forward(self, x):
-        return B().xp.maximum(x, 0)
+        return B().relu(x)
 
     def backward(self, gy):
         mask = self.output().data > 0
