@@ -355,6 +355,37 @@ def test_conv_forward_with_relu(forced):
     np.testing.assert_allclose(split, np.maximum(numpy_conv.conv_forward(x, w) + b, 0), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 12])
+def test_conv_forward_in_chunks(forced, monkeypatch, chunk_bytes):
+    """Each thread's batch items go through the window copy, GEMM and relu a few at a time (one at a time at 1
+    byte): the same result as in one piece."""
+    x, w, b = rand(7, 8, 8, 3), rand(3, 3, 3, 4), rand(4)
+    whole = numpy_conv.conv_bias_forward(x, w, b, 1, "valid", 1, True)[0]
+    monkeypatch.setattr(numpy_conv, "FORWARD_CHUNK_BYTES", chunk_bytes)
+    serial, split = forced(lambda: numpy_conv.conv_bias_forward(x, w, b, 1, "valid", 1, True)[0])
+    assert_same(serial, whole, exact=False)
+    assert_same(split, whole, exact=False)
+
+
+@pytest.mark.parametrize("bias_grad", [False, True])
+def test_thin_filter_gradient_in_pieces(forced, monkeypatch, bias_grad):
+    """A thin input's kernel gradient sums (K + 1, rows) @ (rows, C_out) piece by piece over the rows: the pieces
+    (here 7 rows each, a remainder included) and the threads' runs of them add up to the whole product."""
+    monkeypatch.setattr(numpy_conv, "THIN_GRAD_ROWS", 7)
+    x, w, b = rand(5, 9, 8, 2), rand(3, 3, 2, 4), rand(4)
+    y, kept = numpy_conv.conv_bias_forward(x, w, b)
+    assert kept.T.flags.c_contiguous                       # the thin, tap-major layout
+    gy = rand(*y.shape)
+    serial, split = forced(lambda: numpy_conv.conv_bias_backward_filter(kept, x, gy, w.shape, bias_grad))
+    assert_same(serial, split, exact=False)
+    gw, gb = split
+    np.testing.assert_allclose(gw, numpy_conv.conv_backward_filter(x, gy, w.shape), rtol=1e-5, atol=1e-5)
+    if bias_grad:
+        np.testing.assert_allclose(gb, gy.sum(axis=(0, 1, 2)), rtol=1e-5, atol=1e-5)
+    else:
+        assert gb is None
+
+
 @pytest.mark.parametrize("affine", [False, True])
 def test_layer_norm_kernels(forced, numpy_backend, affine):
     x, gy = rand(9, 7) * 2 + 1, rand(9, 7)
