@@ -97,6 +97,9 @@ def main():
         model.fit(x[:n], y[:n], batch_size=args.batch, epochs=1, shuffle=False, verbose=0)
         elapsed = now() - t0
     loss_after = model.test_on_batch(x0, y0)
+    if kusari.backend().name == "numpy":
+        from kusari.backend import numpy_threads
+        note = "; ".join(filter(None, [note, f"threading: {numpy_threads.mode()}"]))
     emit("kusari", args, source=source, first_step_s=first, elapsed_s=elapsed, loss_before=loss_before,
          loss_after=loss_after, note=note, backend=kusari.backend().name)
 
