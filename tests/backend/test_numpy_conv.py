@@ -240,6 +240,20 @@ def test_max_pool(case, dtype):
 
 
 @pytest.mark.parametrize("case", pool_cases, ids=str)
+def test_max_pool_ties_go_to_the_first_max(case):
+    """Few distinct values, so most windows hold their max more than once: the gradient goes to the first one in
+    row-major window order, as in torch."""
+    nd, sp, pool, s, pads = pool_args(case)
+    x = np.round(rand(2, *sp, 3) * 1.5)
+    y, arg = nc.max_pool_forward(x, pool, s, pads)
+    gy = rand(*y.shape)
+    gx = nc.max_pool_backward(gy, arg, x.shape, pool, s, pads)
+    xt = tch(x)
+    MAXP[nd - 1](tpad(xt, pads, -np.inf), pool, s).backward(tch(gy).detach())
+    np.testing.assert_allclose(gx, unt(xt.grad), rtol=0, atol=1e-12)     # overlapping windows add in any order
+
+
+@pytest.mark.parametrize("case", pool_cases, ids=str)
 def test_max_pool_grad_gather(case):
     """max_pool_backward is linear in gy, so <ggx, backward(gy)> = <gather(ggx), gy>,
     and the derivative of backward along gy is backward itself."""
