@@ -53,7 +53,8 @@ def _default_count():
 def mode():
     """``"pool"`` (the default: this pool splits the work, OpenBLAS runs single-threaded) or ``"blas"``
     (``KUSARI_NUMPY_THREADING=blas``: OpenBLAS threads the products itself and nothing else is split, as NumPy
-    alone would; ~8% faster for small GEMM-bound models such as a 784-512-512-10 MLP, slower for the rest)."""
+    alone would; 0–8% faster for small GEMM-bound models such as a 784-512-512-10 MLP in different measurements,
+    slower for the rest: docs/performance.md, "Threads")."""
     value = os.environ.get("KUSARI_NUMPY_THREADING", "pool").strip().lower() or "pool"
     if value not in ("pool", "blas"):
         raise ValueError(f"KUSARI_NUMPY_THREADING must be 'pool' or 'blas', got {value!r}")
