@@ -525,7 +525,8 @@ class NumpyBackend(Backend):
         return param, m
 
     def relu_grad(self, g, y):
-        if g.shape != y.shape or g.dtype.kind != "f" or not (g.flags.c_contiguous and y.flags.c_contiguous):
+        if (g.size < numpy_relu.CHUNK or g.shape != y.shape or g.dtype.kind != "f"
+                or not (g.flags.c_contiguous and y.flags.c_contiguous)):
             return g * (y > 0)
         out = np.empty_like(g)
         numpy_threads.for_slices(lambda sl: numpy_relu.relu_grad_into(g[sl], y[sl], out[sl]), len(out),

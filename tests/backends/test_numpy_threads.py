@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import kusari
-from kusari.backend import blas_threads, numpy_conv, numpy_threads
+from kusari.backend import blas_threads, numpy_conv, numpy_relu, numpy_threads
 
 
 @pytest.fixture(autouse=True)
@@ -280,12 +280,16 @@ def test_max_pool(forced, xs, pool, strides):
     assert_same(serial, split)
 
 
-def test_relu_kernels(forced, numpy_backend):
-    x = rand(7, 5, 3)
+@pytest.mark.parametrize("shape", [(7, 5, 3), (7, 5, 1 + numpy_relu.CHUNK // 35)])     # small, and past a chunk
+def test_relu_kernels(forced, numpy_backend, shape):
+    x = rand(*shape)
     serial, split = forced(lambda: numpy_backend.relu_(x.copy()))
     assert_same(serial, split)
     np.testing.assert_array_equal(split, np.maximum(x, 0))
-    g = rand(7, 5, 3)
+    serial, fresh = forced(lambda: numpy_backend.relu(x))
+    assert_same(serial, fresh)
+    assert_same(fresh, split)
+    g = rand(*shape)
     serial, split = forced(lambda: numpy_backend.relu_grad(g, split))
     assert_same(serial, split)
     np.testing.assert_array_equal(split, g * (x > 0))
