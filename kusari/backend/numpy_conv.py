@@ -498,6 +498,7 @@ def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1, relu=Fals
     if bias is not None:
         wk = np.concatenate([wk, bias.reshape(1, cout)])
     y = np.empty((n * per, cout), dtype)
+    step = max(1, FORWARD_CHUNK_BYTES // (per * (width + cout) * y.itemsize))     # batch items per GEMM
 
     def part(sl):
         for lo in range(sl.start, sl.stop, step):
@@ -507,7 +508,6 @@ def conv_bias_forward(x, w, bias, strides=1, padding=None, dilation=1, relu=Fals
             np.matmul(rows[r], wk, out=y[r])
             if relu:                # while these rows are still in cache
                 numpy_relu.relu_into(y[r], y[r])
-    step = max(1, FORWARD_CHUNK_BYTES // (per * (width + cout) * y.itemsize))
     numpy_threads.for_slices(part, n, n * per * width * (2 * cout * numpy_threads.NS_PER_FLOP
                                                           + numpy_threads.NS_PER_ELEMENT))
     return y.reshape((n,) + tuple(out) + (cout,)), rows
