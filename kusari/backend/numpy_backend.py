@@ -565,8 +565,8 @@ class NumpyBackend(Backend):
 
     # -- fused LSTM (see Backend.lstm_sequence_forward) ---------------------------------------------------------
     # Works transposed, (4u, batch) per step, so that every gate is a contiguous block and all elementwise work is
-    # in-place ufuncs on contiguous arrays; the two largest scratch buffers (the input projection and the gate
-    # gradients) are kept between calls (they never leave these functions), which avoids fresh pages every step.
+    # in-place ufuncs on contiguous arrays; the largest scratch buffer (the gate gradients) is kept between calls
+    # (it never leaves these functions), which avoids fresh pages every step.
     def _scratch(self, shape, dtype):
         pool = self.__dict__.setdefault("_lstm_scratch", {})
         buf = pool.pop((shape, dtype.str), None)
@@ -613,66 +613,75 @@ class NumpyBackend(Backend):
             return tuple(cat + summed)
         return self._lstm_backward(saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards)
 
+    @staticmethod
+    def _lstm_gate_order(u):
+        """Rows of the 4u gate axis (Keras order i, f, c, o) in the order these kernels keep them: o, i, f, c.
+        The sigmoid gates (o, i, f) are then one block forward and the gates scaled by the cell gradient (i, f, c)
+        one block backward."""
+        return np.r_[3 * u:4 * u, 0:3 * u]
+
     def _lstm_forward(self, x, h0, c0, kernel, r, bias, go_backwards):
         bsz, n, nf = x.shape
         g4 = r.shape[1]
         u = g4 // 4
-        u2, u3 = 2 * u, 3 * u
+        u3 = 3 * u
         dt = r.dtype
-        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5 for gates i, f, o and tanh for c: halving those rows of the
-        # (transposed) kernels and bias first is exact (a power of two), so one tanh over all 4u rows then
-        # ``* 0.5 + 0.5`` on the sigmoid blocks gives every gate, as LSTMCellStep computes them
-        mul = np.full((g4, 1), 0.5, dtype=dt)
-        mul[u2:u3] = 1.0
-        xt = x.transpose(1, 0, 2)
-        xt = np.ascontiguousarray(xt[::-1] if go_backwards else xt)          # (time, batch, features), processing order
-        xs = self._scratch((n, g4, bsz), dt)
-        np.matmul(kernel.T * mul, xt.transpose(0, 2, 1), out=xs)          # (time, 4u, batch)
+        order = self._lstm_gate_order(u)
+        # One product per step gives every gate's pre-activation: w = [r^T | kernel^T | bias] (gates reordered)
+        # times hx[k] = [h_{k-1}; x_k; 1] (h_{-1} = h0), transposed, in processing order. The backward then gets
+        # the recurrent, kernel and bias gradients together as sum_k dz_k hx[k]^T, one product per step.
+        # sigmoid(x) = 0.5 * tanh(x / 2) + 0.5 for gates o, i, f and tanh for c: halving those rows of w first is
+        # exact (a power of two), so one tanh over all 4u rows then ``* 0.5 + 0.5`` on the sigmoid block gives
+        # every gate, as LSTMCellStep computes them.
+        width = u + nf + (bias is not None)
+        w = np.empty((g4, width), dtype=dt)
+        w[:, :u] = r.T[order]
+        w[:, u:u + nf] = kernel.T[order]
         if bias is not None:
-            xs += bias[:, None] * mul
-        rs = np.ascontiguousarray(r.T * mul)                                # (4u, u)
+            w[:, -1] = bias[order]
+        w[:u3] *= 0.5
+        hx = np.empty((n + 1, width, bsz), dtype=dt)
+        xt = x.transpose(1, 2, 0)                                          # (time, features, batch)
+        hx[:n, u:u + nf] = xt[::-1] if go_backwards else xt
+        hx[n, u:] = 0
+        hx[:, u + nf:] = 1
+        hx[0, :u] = h0.T
         acts = np.empty((n, g4, bsz), dtype=dt)
         cs = np.empty((n, u, bsz), dtype=dt)
         tcs = np.empty((n, u, bsz), dtype=dt)
-        hs = np.empty((n, u, bsz), dtype=dt)
         tmp = np.empty((u, bsz), dtype=dt)
-        h, c = h0.T, c0.T
+        c = c0.T
         for k in range(n):
             a = acts[k]
-            np.matmul(rs, h, out=a)
-            a += xs[k]
+            np.matmul(w, hx[k], out=a)
             np.tanh(a, out=a)
-            s = a[:u2]
-            s *= 0.5
-            s += 0.5
-            s = a[u3:]
+            s = a[:u3]
             s *= 0.5
             s += 0.5
             c_new = cs[k]
-            np.multiply(a[u:u2], c, out=c_new)
-            np.multiply(a[:u], a[u2:u3], out=tmp)
+            np.multiply(a[2 * u:u3], c, out=c_new)          # f c
+            np.multiply(a[u:2 * u], a[u3:], out=tmp)        # i g
             c_new += tmp
             tc = tcs[k]
             np.tanh(c_new, out=tc)
-            h = hs[k]
-            np.multiply(a[u3:], tc, out=h)
+            np.multiply(a[:u], tc, out=hx[k + 1, :u])       # h = o tanh(c)
             c = c_new
-        self._give_back(xs)
-        return (hs.transpose(2, 0, 1), np.ascontiguousarray(hs[-1].T), np.ascontiguousarray(cs[-1].T),
-                (xt, hs, acts, cs, tcs))
+        return (hx[1:, :u].transpose(2, 0, 1), np.ascontiguousarray(hx[n, :u].T), np.ascontiguousarray(cs[-1].T),
+                (hx, acts, cs, tcs))
 
     def _lstm_backward(self, saved, x, h0, c0, kernel, r, bias, ghs, gh, gc, need, go_backwards):
-        xt, hs, acts, cs, tcs = saved
+        hx, acts, cs, tcs = saved                   # gates in _lstm_gate_order
         n, g4, bsz = acts.shape
         u = g4 // 4
         u2, u3 = 2 * u, 3 * u
+        nf = kernel.shape[0]
         dt = acts.dtype
+        order = self._lstm_gate_order(u)
         # dz is a product of forward values and this step's gct (gates i, f, c) or dh (gate o): the forward factors
         # are computed for every step at once here, so each step of the loop below is six calls, not two dozen
-        # (same operations in the same order as per step, so the same bits)
         dzs = self._scratch((n, g4, bsz), dt)
-        i, f, g, o = acts[:, :u], acts[:, u:u2], acts[:, u2:u3], acts[:, u3:]
-        pi, pf, pg, po = dzs[:, :u], dzs[:, u:u2], dzs[:, u2:u3], dzs[:, u3:]
+        o, i, f, g = acts[:, :u], acts[:, u:u2], acts[:, u2:u3], acts[:, u3:]
+        po, pi, pf, pg = dzs[:, :u], dzs[:, u:u2], dzs[:, u2:u3], dzs[:, u3:]
         np.subtract(1, i, out=pi)                 # i (1 - i) g
         pi *= i
         pi *= g
@@ -690,6 +699,7 @@ class NumpyBackend(Backend):
         np.subtract(1, q, out=q)
         q *= o
         ght = ghs.transpose(1, 2, 0) if ghs.any() else None                   # (time, u, batch)
+        rt = np.ascontiguousarray(r[:, order])
         gct = np.empty((u, bsz), dtype=dt)
         dh = np.array(gh.T, dtype=dt, order="C")
         dc = np.array(gc.T, dtype=dt, order="C")
@@ -699,27 +709,35 @@ class NumpyBackend(Backend):
             np.multiply(q[k], dh, out=gct)
             gct += dc
             dz = dzs[k]
-            ifc = dz[:u3].reshape(3, u, bsz)
+            ifc = dz[u:].reshape(3, u, bsz)
             ifc *= gct
-            dz[u3:] *= dh
+            dz[:u] *= dh
             if k or need[1]:
-                np.matmul(r, dz, out=dh)
+                np.matmul(rt, dz, out=dh)
             np.multiply(gct, f[k], out=dc)
         gx = gk = gr = gb = None
         if need[0]:
-            gxt = np.matmul(kernel, dzs)                                   # (time, features, batch)
+            gxt = np.matmul(kernel[:, order], dzs)                          # (time, features, batch)
             gx = np.ascontiguousarray((gxt[::-1] if go_backwards else gxt).transpose(2, 0, 1))
-        if need[3]:
-            gk = np.ascontiguousarray(np.matmul(dzs, xt).sum(axis=0).T)
-        if need[4]:
-            gr = h0.T @ dzs[0].T
-            if n > 1:
-                tmp = np.empty_like(gr)
-                for k in range(1, n):
-                    np.matmul(hs[k - 1], dzs[k].T, out=tmp)
-                    gr += tmp
-        if bias is not None and need[5]:
-            gb = dzs.sum(axis=(0, 2))
+        need_b = bias is not None and need[5]
+        if need[3] or need[4] or need_b:
+            # [gr; gk; gb]^T = sum_k dz_k hx[k]^T, hx[k] = [h_{k-1}; x_k; 1]: one product per step, over the rows
+            # of hx the wanted gradients need
+            lo = 0 if need[4] else u if need[3] else u + nf
+            hi = u + nf + 1 if need_b else u + nf if need[3] else u
+            acc = dzs[0] @ hx[0, lo:hi].T
+            tmp = np.empty_like(acc)
+            for k in range(1, n):
+                np.matmul(dzs[k], hx[k, lo:hi].T, out=tmp)
+                acc += tmp
+            back = np.empty_like(acc)
+            back[order] = acc                                               # gate rows back in Keras order
+            if need[4]:
+                gr = np.ascontiguousarray(back[:, :u].T)
+            if need[3]:
+                gk = np.ascontiguousarray(back[:, u - lo:u + nf - lo].T)
+            if need_b:
+                gb = np.ascontiguousarray(back[:, -1])
         self._give_back(dzs)
         return (gx, np.ascontiguousarray(dh.T) if need[1] else None, np.ascontiguousarray(dc.T) if need[2] else None,
                 gk, gr, gb)
