@@ -3,8 +3,10 @@ import math
 
 import numpy as np
 
-from kusari.backend import numpy_relu, numpy_threads
+from kusari.backend import numpy_malloc, numpy_relu, numpy_threads
 from kusari.backend.base import Backend, foreign_rng_seed
+
+numpy_malloc.keep_freed_memory()         # freed arrays stay with the process: no page faults every step
 
 try:
     import ml_dtypes

@@ -538,22 +538,30 @@ THIN_GRAD_MAX_COUT = 64
 
 
 def _thin_product(a, b):
-    """``a @ b`` for a short, wide ``a`` (C-ordered) and a tall ``b``: the inner axis in THIN_GRAD_ROWS pieces,
-    each thread summing a run of them, then the threads' sums added in order."""
-    k = a.shape[1]
-    pieces = [slice(lo, min(lo + THIN_GRAD_ROWS, k)) for lo in range(0, k, THIN_GRAD_ROWS)]
-    parts = numpy_threads.parts_for(2.0 * a.shape[0] * k * b.shape[1] * numpy_threads.NS_PER_FLOP
-                                    + k * b.shape[1] * numpy_threads.NS_PER_ELEMENT, len(pieces))
-    runs = numpy_threads.split(len(pieces), parts)
+    """``a @ b`` for a short, wide ``a`` (C-ordered) and a tall ``b``: the inner axis in THIN_GRAD_ROWS pieces, each
+    thread taking a run of them as one stacked product (one NumPy call, the GIL released throughout: a Python loop
+    over the pieces gained nothing from a second thread, 0.77 against 0.80 ms, as both threads' calls queued for
+    the GIL; stacked, 0.56 -> 0.41 ms), its pieces' products summed; then the threads' sums and the remainder
+    rows added in order."""
+    m, k = a.shape
+    whole = k // THIN_GRAD_ROWS
+    parts = numpy_threads.parts_for(2.0 * m * k * b.shape[1] * numpy_threads.NS_PER_FLOP
+                                    + k * b.shape[1] * numpy_threads.NS_PER_ELEMENT, max(whole, 1))
+    runs = numpy_threads.split(whole, parts)
     partial = [None] * parts
 
     def part(i):
-        total = None
-        for sl in pieces[runs[i]]:
-            p = np.matmul(a[:, sl], b[sl])
-            total = p if total is None else np.add(total, p, out=total)
-        partial[i] = total
+        lo, hi = runs[i].start * THIN_GRAD_ROWS, runs[i].stop * THIN_GRAD_ROWS
+        if hi > lo:
+            n = runs[i].stop - runs[i].start
+            pieces = np.matmul(a[:, lo:hi].reshape(m, n, THIN_GRAD_ROWS).transpose(1, 0, 2),
+                               b[lo:hi].reshape(n, THIN_GRAD_ROWS, b.shape[1]))
+            partial[i] = pieces.sum(axis=0)
     numpy_threads.run(part, parts)
+    partial = [p for p in partial if p is not None]
+    rest = whole * THIN_GRAD_ROWS
+    if rest < k:
+        partial.append(np.matmul(a[:, rest:], b[rest:]))
     return numpy_threads.add_up(partial)
 
 
