@@ -645,8 +645,7 @@ class NumpyBackend(Backend):
         hx = np.empty((n + 1, width, bsz), dtype=dt)
         xt = x.transpose(1, 2, 0)                                          # (time, features, batch)
         hx[:n, u:u + nf] = xt[::-1] if go_backwards else xt
-        hx[n, u:] = 0
-        hx[:, u + nf:] = 1
+        hx[:n, u + nf:] = 1                                                # (hx[n] holds only the last h)
         hx[0, :u] = h0.T
         acts = np.empty((n, g4, bsz), dtype=dt)
         cs = np.empty((n, u, bsz), dtype=dt)
