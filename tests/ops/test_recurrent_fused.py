@@ -107,6 +107,27 @@ def test_generic_backend_kernels_equal_numpy(go_backwards, dtype):
         np.testing.assert_allclose(a, b, rtol=0, atol=tol * 10)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("need", [tuple(bool(m >> i & 1) for i in range(6)) for m in range(64)])
+def test_numpy_kernels_give_exactly_the_gradients_asked_for(need, bias):
+    """Each subset of wanted gradients (x, h0, c0, kernel, recurrent kernel, bias) comes back as with all of them
+    wanted (the weight gradients share one product per step, over only the rows the wanted ones need), and the
+    others come back None."""
+    be = NumpyBackend()
+    rng = np.random.default_rng(6)
+    arrays = [rng.normal(size=s) for s in [(BATCH, T, F), (BATCH, U), (BATCH, U), (F, 4 * U), (U, 4 * U)]]
+    b = rng.normal(size=4 * U) if bias else None
+    grads_out = [rng.normal(size=s) for s in [(BATCH, T, U), (BATCH, U), (BATCH, U)]]
+    saved = be.lstm_sequence_forward(*arrays, b, False)[3]
+    full = be.lstm_sequence_backward(saved, *arrays, b, *grads_out, (True,) * 6, False)
+    some = be.lstm_sequence_backward(saved, *arrays, b, *grads_out, need, False)
+    for j, (a, want) in enumerate(zip(some, full)):
+        if need[j] and (j < 5 or bias):
+            np.testing.assert_allclose(a, want, rtol=0, atol=1e-12)
+        else:
+            assert a is None
+
+
 def test_errors():
     x, h0, c0, k, r, b = _inputs()
     with pytest.raises(ValueError, match="lstm_sequence"):
